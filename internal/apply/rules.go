@@ -1,0 +1,235 @@
+package apply
+
+import (
+	"maps"
+	"time"
+
+	"github.com/tidemark-dev/tidemark/internal/change"
+	"github.com/tidemark-dev/tidemark/internal/ddbjson"
+	"github.com/tidemark-dev/tidemark/internal/state"
+)
+
+// applyImage applies a full image from a snapshot row, a repair or a
+// re-sync: it never overwrites a newer state and never resurrects a newer
+// tombstone.
+func (m *Materializer) applyImage(txn *state.Txn, c *change.Change) (Outcome, error) {
+	key := c.Key.Bytes()
+	prev, err := txn.Get(c.Entity, key)
+	if err != nil {
+		return 0, err
+	}
+	asOf := c.AsOf
+	if asOf.IsZero() {
+		asOf = c.EventTime
+	}
+	if prev != nil && newerThanImage(prev, c, asOf) {
+		return Stale, nil
+	}
+	if c.Op == change.OpDelete {
+		if prev == nil || !prev.Live {
+			return Unchanged, nil
+		}
+		rec := &state.Record{Version: c.Version, AsOf: asOf, Changed: asOf}
+		return Applied, m.commit(txn, c, key, prev, rec)
+	}
+	if prev != nil && prev.Live && ddbjson.EqualMaps(prev.Image, c.Image) {
+		// Same image: the key is known to be current as of this row.
+		up := *prev
+		if asOf.After(up.AsOf) {
+			up.AsOf = asOf
+		}
+		if c.Version != "" {
+			up.Version, up.VersionStale = c.Version, false
+		}
+		txn.Put(c.Entity, key, &up)
+		return Unchanged, nil
+	}
+	rec := &state.Record{Live: true, Image: c.Image, Version: c.Version, AsOf: asOf, Changed: asOf}
+	return Applied, m.commit(txn, c, key, prev, rec)
+}
+
+// newerThanImage reports whether the state prev is newer than a full image
+// c true at asOf.
+func newerThanImage(prev *state.Record, c *change.Change, asOf time.Time) bool {
+	if c.Version != "" && prev.Version != "" {
+		cmp := compareVersions(c.Version, prev.Version)
+		switch {
+		case cmp < 0:
+			return true
+		case cmp == 0 && !prev.VersionStale:
+			// Same version: a live state equal to the image is handled by the
+			// caller; a tombstone of that version stays deleted.
+			return !prev.Live
+		case cmp > 0 && !prev.VersionStale:
+			return false
+		}
+		// Events without versions changed the state after its version: the
+		// image is newer only if it is later than those changes.
+	}
+	return prev.Changed.After(asOf)
+}
+
+// applyEvent applies an entity event under the as-of rule.
+func (m *Materializer) applyEvent(txn *state.Txn, c *change.Change) (Outcome, error) {
+	if c.EventID != "" {
+		seen, err := txn.SeenEvent(c.Entity, c.EventID)
+		if err != nil {
+			return 0, err
+		}
+		if seen {
+			return Duplicate, nil
+		}
+		if err := txn.MarkEvent(c.Entity, c.EventID); err != nil {
+			return 0, err
+		}
+	}
+	key := c.Key.Bytes()
+	prev, err := txn.Get(c.Entity, key)
+	if err != nil {
+		return 0, err
+	}
+	window := false
+	if c.Version != "" && prev != nil && prev.Version != "" && !prev.VersionStale {
+		if compareVersions(c.Version, prev.Version) <= 0 {
+			return Stale, nil
+		}
+	} else {
+		var reflected bool
+		reflected, window, err = m.reflected(c, prev)
+		if err != nil || reflected {
+			return Reflected, err
+		}
+	}
+	switch c.Op {
+	case change.OpUpsert:
+		return m.upsert(txn, c, key, prev)
+	case change.OpPatch:
+		return m.patch(txn, c, key, prev, window)
+	default:
+		return m.delete(txn, c, key, prev)
+	}
+}
+
+// reflected applies the as-of rule: an event before the snapshot (less the
+// clock skew) is reflected in it; one inside the window is reflected when
+// the state already shows its effect. window reports an event inside the
+// window that is not reflected.
+func (m *Materializer) reflected(c *change.Change, prev *state.Record) (reflected, window bool, err error) {
+	asOf, err := m.SnapshotAsOf(c.Entity)
+	if err != nil {
+		return false, false, err
+	}
+	if prev != nil && prev.AsOf.After(asOf) {
+		asOf = prev.AsOf
+	}
+	if asOf.IsZero() || c.EventTime.After(asOf.Add(m.opts.ClockSkew)) {
+		return false, false, nil
+	}
+	if c.EventTime.Before(asOf.Add(-m.opts.ClockSkew)) {
+		return true, false, nil
+	}
+	live := prev != nil && prev.Live
+	switch c.Op {
+	case change.OpUpsert:
+		return live, !live, nil // the entity exists in the snapshot: its creation is reflected
+	case change.OpDelete:
+		return !live, live, nil
+	}
+	if !live {
+		// A patch near the snapshot for an entity the snapshot does not hold:
+		// it was deleted before the snapshot (a create after it would have
+		// come first).
+		return true, false, nil
+	}
+	for f, v := range c.Image {
+		if !ddbjson.Equal(prev.Image[f], v) {
+			return false, true, nil
+		}
+	}
+	return true, false, nil
+}
+
+func (m *Materializer) upsert(txn *state.Txn, c *change.Change, key []byte, prev *state.Record) (Outcome, error) {
+	if prev != nil && prev.Live && ddbjson.EqualMaps(prev.Image, c.Image) {
+		return Unchanged, nil
+	}
+	rec := m.after(c, prev)
+	rec.Live, rec.Image = true, c.Image
+	return Applied, m.commit(txn, c, key, prev, rec)
+}
+
+// patch applies a partial update. Outside the clock-skew window an oldData
+// that does not match the state is an inconsistency; inside it, it may as
+// well be an event the snapshot already superseded (two writes to a field
+// within the window), so the patch is applied (a later event in the stream
+// settles the field) but no inconsistency is recorded.
+func (m *Materializer) patch(txn *state.Txn, c *change.Change, key []byte, prev *state.Record, window bool) (Outcome, error) {
+	if prev == nil || !prev.Live {
+		found := ddbjson.Null()
+		if prev != nil {
+			found = ddbjson.S("deleted")
+		}
+		if err := m.inconsistency(txn, c, "", ddbjson.S("an existing entity"), found); err != nil {
+			return 0, err
+		}
+		if prev != nil {
+			return Orphan, nil // never resurrect a deleted entity from a partial update
+		}
+		img := maps.Clone(c.Image)
+		e := m.entities[c.Entity]
+		img[e.HashAttr] = c.Key.Hash
+		if e.RangeAttr != "" {
+			img[e.RangeAttr] = c.Key.Range
+		}
+		rec := m.after(c, prev)
+		rec.Live, rec.Image = true, img
+		return Applied, m.commit(txn, c, key, prev, rec)
+	}
+	img := maps.Clone(prev.Image)
+	for f, v := range c.Image {
+		img[f] = v
+	}
+	if ddbjson.EqualMaps(img, prev.Image) {
+		return Unchanged, nil
+	}
+	for _, f := range c.Old.SortedKeys() {
+		if want := c.Old[f]; !window && !ddbjson.Equal(want, prev.Image[f]) {
+			if err := m.inconsistency(txn, c, f, want, prev.Image[f]); err != nil {
+				return 0, err
+			}
+		}
+	}
+	rec := m.after(c, prev)
+	rec.Live, rec.Image = true, img
+	return Applied, m.commit(txn, c, key, prev, rec)
+}
+
+func (m *Materializer) delete(txn *state.Txn, c *change.Change, key []byte, prev *state.Record) (Outcome, error) {
+	if prev != nil && !prev.Live {
+		return Unchanged, nil
+	}
+	rec := m.after(c, prev)
+	if prev == nil {
+		// Remember the deletion so that a stale snapshot row cannot bring
+		// the entity back, but there is no visible change to record.
+		txn.Put(c.Entity, key, rec)
+		return Unchanged, nil
+	}
+	return Applied, m.commit(txn, c, key, prev, rec)
+}
+
+// after returns the record fields an event leaves: the version (now stale
+// unless the event carried one), the snapshot as-of time and the change time.
+func (m *Materializer) after(c *change.Change, prev *state.Record) *state.Record {
+	rec := &state.Record{Changed: c.EventTime, Version: c.Version}
+	if prev != nil {
+		rec.AsOf = prev.AsOf
+		if prev.Changed.After(rec.Changed) {
+			rec.Changed = prev.Changed
+		}
+		if c.Version == "" {
+			rec.Version, rec.VersionStale = prev.Version, prev.Version != ""
+		}
+	}
+	return rec
+}

@@ -1,0 +1,196 @@
+// Package config reads tidemark's YAML configuration: plain structs, defaults,
+// environment expansion and validation whose messages name the key and the
+// fix.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration.
+type Config struct {
+	// StateDir holds the embedded state store.
+	StateDir string `yaml:"state_dir"`
+	// Lake is where Parquet files are published.
+	Lake Lake `yaml:"lake"`
+	// ClockSkew is the window around a snapshot's as-of time in which an
+	// event is judged already reflected or not by comparing its data.
+	ClockSkew time.Duration `yaml:"clock_skew"`
+	// MaxMessageBytes is the largest event accepted; larger ones are dead
+	// letters (256 KiB, the most SNS and SQS carry).
+	MaxMessageBytes int `yaml:"max_message_bytes"`
+	// BatchSize is the number of records committed in one store batch.
+	BatchSize int `yaml:"batch_size"`
+	// Workers is the number of export data files decoded in parallel.
+	Workers  int      `yaml:"workers"`
+	Entities []Entity `yaml:"entities"`
+	Sources  Sources  `yaml:"sources"`
+}
+
+// Lake configures the Parquet sink.
+type Lake struct {
+	Dir string `yaml:"dir"`
+	// RowGroupRows caps the rows of one Parquet row group.
+	RowGroupRows int `yaml:"row_group_rows"`
+	// FileRows caps the rows of one Parquet file.
+	FileRows int `yaml:"file_rows"`
+	// History publishes the change history beside the current state.
+	History *bool `yaml:"history"`
+}
+
+// Entity maps one DynamoDB table and its events.
+type Entity struct {
+	Name     string   `yaml:"name"`
+	Table    string   `yaml:"table"`
+	HashKey  KeyAttr  `yaml:"hash_key"`
+	RangeKey *KeyAttr `yaml:"range_key"`
+	// Version names the attribute that holds the item's version, if any.
+	Version string `yaml:"version"`
+	// Events maps an event type to create, patch or delete.
+	Events map[string]string `yaml:"events"`
+}
+
+// KeyAttr is a key attribute and where events carry its value.
+type KeyAttr struct {
+	Name string `yaml:"name"`
+	// Type is the DynamoDB type: S (default), N or B.
+	Type string `yaml:"type"`
+	// From is the path of the value in an event: entityId (the default for
+	// the hash key), or a path such as eventData.newData.id.
+	From string `yaml:"from"`
+	// Format, when "uuid", rejects events whose key is not a GUID.
+	Format string `yaml:"format"`
+}
+
+// Sources lists where changes come from.
+type Sources struct {
+	Exports []ExportSource `yaml:"exports"`
+	Events  []EventsSource `yaml:"events"`
+}
+
+// ExportSource is a DynamoDB export in a local folder.
+type ExportSource struct {
+	Entity string `yaml:"entity"`
+	// Path is the export folder (AWSDynamoDB/<exportId>) or a folder above it.
+	Path string `yaml:"path"`
+}
+
+// EventsSource is a set of newline-delimited event files.
+type EventsSource struct {
+	// Path is a file or a glob; files are read in name order.
+	Path string `yaml:"path"`
+}
+
+// DefaultConfig returns the configuration every file starts from.
+func DefaultConfig() Config {
+	return Config{
+		StateDir:        ".tidemark/state",
+		Lake:            Lake{Dir: "lake", RowGroupRows: 100_000, FileRows: 1_000_000},
+		ClockSkew:       2 * time.Second,
+		MaxMessageBytes: 256 << 10,
+		BatchSize:       2000,
+		Workers:         2,
+	}
+}
+
+// PublishHistory reports whether history files are published.
+func (l Lake) PublishHistory() bool { return l.History == nil || *l.History }
+
+// ParseConfig reads a configuration from r over the defaults, expanding
+// ${VAR} and ${VAR:-default} from the environment. Relative paths stay as
+// written; Load resolves them against the file's folder.
+func ParseConfig(r io.Reader) (Config, error) {
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return Config{}, fmt.Errorf("reading config: %w", err)
+	}
+	expanded, err := ExpandEnv(string(raw))
+	if err != nil {
+		return Config{}, err
+	}
+	cfg := DefaultConfig()
+	dec := yaml.NewDecoder(bytes.NewReader([]byte(expanded)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return Config{}, fmt.Errorf("parsing config: %w", err)
+	}
+	return cfg, cfg.Validate()
+}
+
+// Load reads the configuration file at path and makes its relative paths
+// relative to the file's folder.
+func Load(path string) (Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("opening config: %w (pass --config with the path of a tidemark YAML file)", err)
+	}
+	defer f.Close()
+	cfg, err := ParseConfig(f)
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	cfg.Resolve(filepath.Dir(path))
+	return cfg, nil
+}
+
+// Resolve makes relative paths relative to dir.
+func (c *Config) Resolve(dir string) {
+	abs := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(dir, p)
+	}
+	c.StateDir = abs(c.StateDir)
+	c.Lake.Dir = abs(c.Lake.Dir)
+	for i := range c.Sources.Exports {
+		c.Sources.Exports[i].Path = abs(c.Sources.Exports[i].Path)
+	}
+	for i := range c.Sources.Events {
+		c.Sources.Events[i].Path = abs(c.Sources.Events[i].Path)
+	}
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
+
+// ExpandEnv replaces ${VAR} and ${VAR:-default}. An unset variable without a
+// default is an error naming it.
+func ExpandEnv(s string) (string, error) {
+	var missing []string
+	out := envRef.ReplaceAllStringFunc(s, func(ref string) string {
+		m := envRef.FindStringSubmatch(ref)
+		if v, ok := os.LookupEnv(m[1]); ok {
+			return v
+		}
+		if m[2] != "" {
+			return m[3]
+		}
+		missing = append(missing, m[1])
+		return ""
+	})
+	if len(missing) > 0 {
+		return "", fmt.Errorf("config refers to unset environment variable(s) %s: set them, or write ${NAME:-default}",
+			strings.Join(missing, ", "))
+	}
+	return out, nil
+}
+
+// EntityByName returns the entity called name.
+func (c *Config) EntityByName(name string) (*Entity, bool) {
+	for i := range c.Entities {
+		if c.Entities[i].Name == name {
+			return &c.Entities[i], true
+		}
+	}
+	return nil, false
+}

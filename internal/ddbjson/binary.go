@@ -1,0 +1,170 @@
+package ddbjson
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// The binary form is what the state store keeps: a kind byte, then for
+// strings and binaries a uvarint length and the bytes, for maps and lists a
+// uvarint count and the members (map keys in byte order, so equal maps encode
+// to equal bytes).
+
+var errShort = errors.New("binary value truncated")
+
+// AppendBinary appends the binary form of m.
+func AppendBinary(dst []byte, m Map) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(m)))
+	for _, k := range m.SortedKeys() {
+		dst = appendBytes(dst, k)
+		dst = appendBinaryValue(dst, m[k])
+	}
+	return dst
+}
+
+func appendBytes(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+func appendBinaryValue(dst []byte, v Value) []byte {
+	if v.Kind == KindInvalid {
+		v = Null()
+	}
+	dst = append(dst, byte(v.Kind))
+	switch v.Kind {
+	case KindS, KindN:
+		dst = appendBytes(dst, v.Str)
+	case KindB:
+		dst = appendBytes(dst, string(v.Bin))
+	case KindBOOL:
+		if v.Bool {
+			dst = append(dst, 1)
+		} else {
+			dst = append(dst, 0)
+		}
+	case KindM:
+		dst = AppendBinary(dst, v.Map)
+	case KindL:
+		dst = binary.AppendUvarint(dst, uint64(len(v.List)))
+		for _, e := range v.List {
+			dst = appendBinaryValue(dst, e)
+		}
+	case KindSS, KindNS:
+		dst = binary.AppendUvarint(dst, uint64(len(v.Strs)))
+		for _, s := range v.Strs {
+			dst = appendBytes(dst, s)
+		}
+	case KindBS:
+		dst = binary.AppendUvarint(dst, uint64(len(v.Bins)))
+		for _, b := range v.Bins {
+			dst = appendBytes(dst, string(b))
+		}
+	}
+	return dst
+}
+
+// DecodeBinary decodes a map written by AppendBinary and returns the bytes
+// after it.
+func DecodeBinary(data []byte) (Map, []byte, error) {
+	d := binDecoder{data: data}
+	m := d.m(0)
+	if d.err != nil {
+		return nil, nil, fmt.Errorf("decoding stored item: %w", d.err)
+	}
+	return m, d.data, nil
+}
+
+type binDecoder struct {
+	data []byte
+	err  error
+}
+
+func (d *binDecoder) uvarint() int {
+	if d.err != nil {
+		return 0
+	}
+	n, k := binary.Uvarint(d.data)
+	if k <= 0 || n > uint64(len(d.data)) {
+		d.err = errShort
+		return 0
+	}
+	d.data = d.data[k:]
+	return int(n)
+}
+
+func (d *binDecoder) bytes() []byte {
+	n := d.uvarint()
+	if d.err != nil || n > len(d.data) {
+		d.err = errShort
+		return nil
+	}
+	b := d.data[:n:n]
+	d.data = d.data[n:]
+	return b
+}
+
+func (d *binDecoder) m(depth int) Map {
+	n := d.uvarint()
+	m := make(Map, n)
+	for i := 0; i < n && d.err == nil; i++ {
+		k := string(d.bytes())
+		m[k] = d.value(depth + 1)
+	}
+	return m
+}
+
+func (d *binDecoder) value(depth int) Value {
+	if d.err != nil || len(d.data) == 0 {
+		d.err = errShort
+		return Value{}
+	}
+	if depth > MaxDepth+1 {
+		d.err = errors.New("binary value nested too deep")
+		return Value{}
+	}
+	k := Kind(d.data[0])
+	d.data = d.data[1:]
+	switch k {
+	case KindS, KindN:
+		return Value{Kind: k, Str: string(d.bytes())}
+	case KindB:
+		return B(append([]byte(nil), d.bytes()...))
+	case KindBOOL:
+		if len(d.data) == 0 {
+			d.err = errShort
+			return Value{}
+		}
+		b := d.data[0] == 1
+		d.data = d.data[1:]
+		return Bool(b)
+	case KindNULL:
+		return Null()
+	case KindM:
+		return M(d.m(depth))
+	case KindL:
+		n := d.uvarint()
+		l := make([]Value, 0, n)
+		for i := 0; i < n && d.err == nil; i++ {
+			l = append(l, d.value(depth+1))
+		}
+		return L(l...)
+	case KindSS, KindNS:
+		n := d.uvarint()
+		ss := make([]string, 0, n)
+		for i := 0; i < n && d.err == nil; i++ {
+			ss = append(ss, string(d.bytes()))
+		}
+		return Value{Kind: k, Strs: ss}
+	case KindBS:
+		n := d.uvarint()
+		bs := make([][]byte, 0, n)
+		for i := 0; i < n && d.err == nil; i++ {
+			bs = append(bs, append([]byte(nil), d.bytes()...))
+		}
+		return BS(bs...)
+	}
+	d.err = fmt.Errorf("unknown kind byte %d", k)
+	return Value{}
+}

@@ -1,0 +1,450 @@
+package ddbjson
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// MaxDepth is the deepest nesting of maps and lists the decoders accept
+// (DynamoDB itself allows 32 levels).
+const MaxDepth = 64
+
+// SyntaxError is a decoding error with the byte offset where it was found.
+type SyntaxError struct {
+	Offset int
+	Msg    string
+}
+
+func (e *SyntaxError) Error() string { return fmt.Sprintf("offset %d: %s", e.Offset, e.Msg) }
+
+// ErrNotObject is returned when the top-level JSON value is not an object.
+var ErrNotObject = errors.New("not a JSON object")
+
+type parser struct {
+	data  []byte
+	pos   int
+	depth int
+}
+
+func (p *parser) errf(format string, args ...any) error {
+	return &SyntaxError{Offset: p.pos, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (p *parser) skipSpace() {
+	for p.pos < len(p.data) {
+		switch p.data[p.pos] {
+		case ' ', '\t', '\n', '\r':
+			p.pos++
+		default:
+			return
+		}
+	}
+}
+
+// peek returns the next non-space byte, or 0 at the end.
+func (p *parser) peek() byte {
+	p.skipSpace()
+	if p.pos < len(p.data) {
+		return p.data[p.pos]
+	}
+	return 0
+}
+
+func (p *parser) expect(c byte) error {
+	if p.peek() != c {
+		if p.pos >= len(p.data) {
+			return p.errf("unexpected end of input, want %q", c)
+		}
+		return p.errf("unexpected %q, want %q", p.data[p.pos], c)
+	}
+	p.pos++
+	return nil
+}
+
+func (p *parser) end() error {
+	// Not peek: it returns 0 for a NUL byte as well as for the end.
+	p.skipSpace()
+	if p.pos < len(p.data) {
+		return p.errf("unexpected data after the value")
+	}
+	return nil
+}
+
+func (p *parser) enter() error {
+	p.depth++
+	if p.depth > MaxDepth {
+		return p.errf("nesting deeper than %d levels", MaxDepth)
+	}
+	return nil
+}
+
+// parseString reads a JSON string, checking UTF-8 and escapes.
+func (p *parser) parseString() (string, error) {
+	if err := p.expect('"'); err != nil {
+		return "", err
+	}
+	start := p.pos
+	// Fast path: no escapes, plain ASCII or valid UTF-8.
+	for p.pos < len(p.data) {
+		c := p.data[p.pos]
+		if c == '"' {
+			raw := p.data[start:p.pos]
+			p.pos++
+			if !utf8.Valid(raw) {
+				return "", &SyntaxError{Offset: start, Msg: "invalid UTF-8 in string"}
+			}
+			return string(raw), nil
+		}
+		if c == '\\' {
+			break
+		}
+		if c < 0x20 {
+			return "", p.errf("control character 0x%02x in string", c)
+		}
+		p.pos++
+	}
+	buf := append([]byte(nil), p.data[start:p.pos]...)
+	for p.pos < len(p.data) {
+		c := p.data[p.pos]
+		switch {
+		case c == '"':
+			p.pos++
+			if !utf8.Valid(buf) {
+				return "", &SyntaxError{Offset: start, Msg: "invalid UTF-8 in string"}
+			}
+			return string(buf), nil
+		case c < 0x20:
+			return "", p.errf("control character 0x%02x in string", c)
+		case c != '\\':
+			buf = append(buf, c)
+			p.pos++
+			continue
+		}
+		p.pos++
+		if p.pos >= len(p.data) {
+			break
+		}
+		e := p.data[p.pos]
+		p.pos++
+		switch e {
+		case '"', '\\', '/':
+			buf = append(buf, e)
+		case 'b':
+			buf = append(buf, '\b')
+		case 'f':
+			buf = append(buf, '\f')
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'u':
+			r, ok := p.hex4()
+			if !ok {
+				return "", p.errf("bad \\u escape")
+			}
+			if utf16.IsSurrogate(r) {
+				r2 := rune(-1)
+				if p.pos+1 < len(p.data) && p.data[p.pos] == '\\' && p.data[p.pos+1] == 'u' {
+					p.pos += 2
+					if r2, ok = p.hex4(); !ok {
+						return "", p.errf("bad \\u escape")
+					}
+				}
+				r = utf16.DecodeRune(r, r2)
+				if r == utf8.RuneError {
+					return "", p.errf("unpaired UTF-16 surrogate in \\u escape")
+				}
+			}
+			buf = utf8.AppendRune(buf, r)
+		default:
+			return "", p.errf("bad escape \\%c", e)
+		}
+	}
+	return "", p.errf("unterminated string")
+}
+
+func (p *parser) hex4() (rune, bool) {
+	if p.pos+4 > len(p.data) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range p.data[p.pos : p.pos+4] {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		default:
+			return 0, false
+		}
+	}
+	p.pos += 4
+	return r, true
+}
+
+// parseNumberLiteral reads a bare JSON number and returns it as written.
+func (p *parser) parseNumberLiteral() (string, error) {
+	p.skipSpace()
+	start := p.pos
+	for p.pos < len(p.data) {
+		c := p.data[p.pos]
+		if isDigit(c) || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E' {
+			p.pos++
+			continue
+		}
+		break
+	}
+	s := string(p.data[start:p.pos])
+	if !validJSONNumber(s) {
+		return "", &SyntaxError{Offset: start, Msg: fmt.Sprintf("invalid number %q", s)}
+	}
+	return s, nil
+}
+
+func (p *parser) literal(word string) error {
+	p.skipSpace()
+	if len(p.data)-p.pos < len(word) || string(p.data[p.pos:p.pos+len(word)]) != word {
+		return p.errf("invalid literal, want %s", word)
+	}
+	p.pos += len(word)
+	return nil
+}
+
+func (p *parser) parseBool() (bool, error) {
+	switch p.peek() {
+	case 't':
+		return true, p.literal("true")
+	case 'f':
+		return false, p.literal("false")
+	}
+	return false, p.errf("want true or false")
+}
+
+// object calls fn for each member of a JSON object; fn must consume the value.
+func (p *parser) object(fn func(key string) error) error {
+	if err := p.expect('{'); err != nil {
+		return err
+	}
+	if err := p.enter(); err != nil {
+		return err
+	}
+	if p.peek() == '}' {
+		p.pos++
+		p.depth--
+		return nil
+	}
+	for {
+		k, err := p.parseString()
+		if err != nil {
+			return err
+		}
+		if err := p.expect(':'); err != nil {
+			return err
+		}
+		if err := fn(k); err != nil {
+			return err
+		}
+		switch p.peek() {
+		case ',':
+			p.pos++
+		case '}':
+			p.pos++
+			p.depth--
+			return nil
+		default:
+			return p.errf("want , or } in object")
+		}
+	}
+}
+
+// array calls fn for each element of a JSON array; fn must consume the value.
+func (p *parser) array(fn func() error) error {
+	if err := p.expect('['); err != nil {
+		return err
+	}
+	if err := p.enter(); err != nil {
+		return err
+	}
+	if p.peek() == ']' {
+		p.pos++
+		p.depth--
+		return nil
+	}
+	for {
+		if err := fn(); err != nil {
+			return err
+		}
+		switch p.peek() {
+		case ',':
+			p.pos++
+		case ']':
+			p.pos++
+			p.depth--
+			return nil
+		default:
+			return p.errf("want , or ] in array")
+		}
+	}
+}
+
+// skipValue consumes any JSON value.
+func (p *parser) skipValue() error {
+	_, err := p.parsePlain()
+	return err
+}
+
+// parsePlain reads any JSON value as an attribute value: objects become M,
+// arrays L, numbers N (exact), strings S, booleans BOOL and null NULL.
+func (p *parser) parsePlain() (Value, error) {
+	switch c := p.peek(); {
+	case c == '{':
+		m := Map{}
+		err := p.object(func(k string) error {
+			v, err := p.parsePlain()
+			m[k] = v
+			return err
+		})
+		return M(m), err
+	case c == '[':
+		l := []Value{}
+		err := p.array(func() error {
+			v, err := p.parsePlain()
+			l = append(l, v)
+			return err
+		})
+		return L(l...), err
+	case c == '"':
+		s, err := p.parseString()
+		return S(s), err
+	case c == 't' || c == 'f':
+		b, err := p.parseBool()
+		return Bool(b), err
+	case c == 'n':
+		return Null(), p.literal("null")
+	case c == '-' || isDigit(c):
+		n, err := p.parseNumberLiteral()
+		return N(n), err
+	case c == 0:
+		return Value{}, p.errf("unexpected end of input")
+	default:
+		return Value{}, p.errf("unexpected %q", c)
+	}
+}
+
+// parseAttrMap reads a DynamoDB JSON map: {"name": {"S": "..."}, ...}.
+func (p *parser) parseAttrMap() (Map, error) {
+	m := Map{}
+	err := p.object(func(k string) error {
+		v, err := p.parseAttr()
+		if err != nil {
+			return fmt.Errorf("attribute %q: %w", k, err)
+		}
+		m[k] = v
+		return nil
+	})
+	return m, err
+}
+
+// parseAttr reads one DynamoDB JSON attribute value: {"TYPE": value}.
+func (p *parser) parseAttr() (Value, error) {
+	var v Value
+	seen := false
+	// The {"TYPE": ...} wrapper is not a level of nesting: only the maps and
+	// lists inside count towards MaxDepth, as in plain JSON.
+	p.depth--
+	err := p.object(func(typ string) error {
+		if seen {
+			return p.errf("attribute value with more than one type")
+		}
+		seen = true
+		var err error
+		v, err = p.parseTyped(typ)
+		return err
+	})
+	p.depth++
+	if err == nil && !seen {
+		err = p.errf("attribute value with no type")
+	}
+	return v, err
+}
+
+func (p *parser) parseTyped(typ string) (Value, error) {
+	switch typ {
+	case "S":
+		s, err := p.parseString()
+		return S(s), err
+	case "N":
+		s, err := p.parseString()
+		if err == nil && !ValidNumber(s) {
+			err = p.errf("invalid number %q", s)
+		}
+		return N(s), err
+	case "B":
+		b, err := p.parseBase64()
+		return B(b), err
+	case "BOOL":
+		b, err := p.parseBool()
+		return Bool(b), err
+	case "NULL":
+		b, err := p.parseBool()
+		if err == nil && !b {
+			err = p.errf("NULL must be true")
+		}
+		return Null(), err
+	case "M":
+		m, err := p.parseAttrMap()
+		return M(m), err
+	case "L":
+		l := []Value{}
+		err := p.array(func() error {
+			v, err := p.parseAttr()
+			l = append(l, v)
+			return err
+		})
+		return L(l...), err
+	case "SS", "NS":
+		ss := []string{}
+		err := p.array(func() error {
+			s, err := p.parseString()
+			if err == nil && typ == "NS" && !ValidNumber(s) {
+				err = p.errf("invalid number %q in NS", s)
+			}
+			ss = append(ss, s)
+			return err
+		})
+		if typ == "SS" {
+			return SS(ss...), err
+		}
+		return NS(ss...), err
+	case "BS":
+		bs := [][]byte{}
+		err := p.array(func() error {
+			b, err := p.parseBase64()
+			bs = append(bs, b)
+			return err
+		})
+		return BS(bs...), err
+	}
+	return Value{}, p.errf("unknown attribute type %q", typ)
+}
+
+func (p *parser) parseBase64() ([]byte, error) {
+	start := p.pos
+	s, err := p.parseString()
+	if err != nil {
+		return nil, err
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, &SyntaxError{Offset: start, Msg: fmt.Sprintf("invalid base64: %v", err)}
+	}
+	return b, nil
+}

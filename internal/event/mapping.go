@@ -1,0 +1,233 @@
+package event
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/tidemark-dev/tidemark/internal/change"
+	"github.com/tidemark-dev/tidemark/internal/config"
+	"github.com/tidemark-dev/tidemark/internal/ddbjson"
+)
+
+// Mapper turns envelopes into changes through the entity mapping.
+type Mapper struct {
+	byType map[string]rule
+}
+
+type rule struct {
+	entity  string
+	op      change.Op
+	hash    keyRule
+	rangeK  *keyRule
+	version string
+}
+
+type keyRule struct {
+	attr   string
+	kind   ddbjson.Kind
+	path   []string
+	format string
+}
+
+// NewMapper builds a mapper from validated entity configs.
+func NewMapper(entities []config.Entity) (*Mapper, error) {
+	m := &Mapper{byType: map[string]rule{}}
+	for _, e := range entities {
+		r := rule{entity: e.Name, hash: newKeyRule(e.HashKey), version: e.Version}
+		if e.RangeKey != nil {
+			k := newKeyRule(*e.RangeKey)
+			r.rangeK = &k
+		}
+		for t, opName := range e.Events {
+			op, err := change.ParseOp(opName)
+			if err != nil {
+				return nil, fmt.Errorf("entity %s event %s: %w", e.Name, t, err)
+			}
+			r.op = op
+			m.byType[t] = r
+		}
+	}
+	return m, nil
+}
+
+func newKeyRule(k config.KeyAttr) keyRule {
+	kind := ddbjson.KindS
+	switch k.Type {
+	case "N":
+		kind = ddbjson.KindN
+	case "B":
+		kind = ddbjson.KindB
+	}
+	from := k.From
+	if from == "" {
+		from = "entityId"
+	}
+	return keyRule{attr: k.Name, kind: kind, path: strings.Split(from, "."), format: k.Format}
+}
+
+// Known reports whether the event type is mapped.
+func (m *Mapper) Known(eventType string) bool {
+	_, ok := m.byType[eventType]
+	return ok
+}
+
+var guid = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// Change maps an envelope to a change. An *Error says why it cannot.
+func (m *Mapper) Change(env *Envelope, pos change.Position) (*change.Change, error) {
+	r, ok := m.byType[env.EventType]
+	if !ok {
+		return nil, errorf("unknown event type %q (map it under entities[].events)", env.EventType)
+	}
+	key, err := r.key(env)
+	if err != nil {
+		return nil, err
+	}
+	c := &change.Change{
+		Entity:       r.entity,
+		Key:          key,
+		Op:           r.op,
+		EventTime:    env.DateTime,
+		Origin:       change.OriginEvent,
+		EventID:      env.ID,
+		EventType:    env.EventType,
+		SourceSystem: env.SourceSystem,
+		Pos:          pos,
+	}
+	switch r.op {
+	case change.OpUpsert:
+		err = r.fullImage(env, c)
+	case change.OpPatch:
+		err = r.patch(env, c)
+	case change.OpDelete:
+		c.Old = env.OldData
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (r rule) fullImage(env *Envelope, c *change.Change) error {
+	if env.NewKind != ddbjson.KindM {
+		return errorf("%s needs newData with the whole entity, got %s", env.EventType, shape(env.NewKind))
+	}
+	if len(env.NewData) == 0 {
+		return errorf("%s has an empty newData", env.EventType)
+	}
+	if env.OldKind != ddbjson.KindInvalid && env.OldKind != ddbjson.KindNULL && env.OldKind != ddbjson.KindM {
+		return errorf("%s has oldData of the wrong shape: %s", env.EventType, shape(env.OldKind))
+	}
+	img := env.NewData
+	if err := r.checkKeyInImage(img, c.Key); err != nil {
+		return err
+	}
+	img[r.hash.attr] = c.Key.Hash
+	if r.rangeK != nil {
+		img[r.rangeK.attr] = c.Key.Range
+	}
+	c.Image = img
+	c.Old = env.OldData
+	return nil
+}
+
+func (r rule) patch(env *Envelope, c *change.Change) error {
+	if env.NewKind != ddbjson.KindM {
+		return errorf("%s needs newData with the changed fields, got %s", env.EventType, shape(env.NewKind))
+	}
+	if len(env.NewData) == 0 {
+		return errorf("%s has an empty newData: no field changes", env.EventType)
+	}
+	switch env.OldKind {
+	case ddbjson.KindInvalid, ddbjson.KindNULL, ddbjson.KindM:
+	default:
+		return errorf("%s has oldData of the wrong shape: %s", env.EventType, shape(env.OldKind))
+	}
+	if err := r.checkKeyInImage(env.NewData, c.Key); err != nil {
+		return err
+	}
+	c.Image = env.NewData
+	c.Old = env.OldData
+	return nil
+}
+
+// checkKeyInImage rejects data that names another key than the envelope.
+func (r rule) checkKeyInImage(img ddbjson.Map, key change.Key) error {
+	if v, ok := img[r.hash.attr]; ok && !ddbjson.Equal(v, key.Hash) {
+		return errorf("newData.%s (%s) differs from the event's key %s", r.hash.attr, plainString(v), key)
+	}
+	if r.rangeK != nil {
+		if v, ok := img[r.rangeK.attr]; ok && !ddbjson.Equal(v, key.Range) {
+			return errorf("newData.%s differs from the event's range key", r.rangeK.attr)
+		}
+	}
+	return nil
+}
+
+func (r rule) key(env *Envelope) (change.Key, error) {
+	var k change.Key
+	var err error
+	if k.Hash, err = r.hash.value(env); err != nil {
+		return k, err
+	}
+	if r.rangeK != nil {
+		if k.Range, err = r.rangeK.value(env); err != nil {
+			return k, err
+		}
+	}
+	return k, nil
+}
+
+func (k keyRule) value(env *Envelope) (ddbjson.Value, error) {
+	name := strings.Join(k.path, ".")
+	v, ok := lookup(env.Raw, k.path)
+	if !ok || v.IsNull() {
+		return ddbjson.Value{}, errorf("key %s is missing", name)
+	}
+	switch {
+	case k.kind == ddbjson.KindS && v.Kind == ddbjson.KindS:
+		if strings.TrimSpace(v.Str) == "" {
+			return v, errorf("key %s is empty", name)
+		}
+		if k.format == "uuid" && !guid.MatchString(v.Str) {
+			return v, errorf("key %s %q is not a GUID", name, v.Str)
+		}
+		return v, nil
+	case k.kind == ddbjson.KindN && (v.Kind == ddbjson.KindN || v.Kind == ddbjson.KindS && ddbjson.ValidNumber(v.Str)):
+		return ddbjson.N(v.Str), nil
+	}
+	return v, errorf("key %s is a %s, want %s", name, plainKind(v.Kind), k.kind)
+}
+
+func lookup(m ddbjson.Map, path []string) (ddbjson.Value, bool) {
+	var v ddbjson.Value
+	for i, p := range path {
+		var ok bool
+		if v, ok = m[p]; !ok {
+			return v, false
+		}
+		if i < len(path)-1 {
+			if v.Kind != ddbjson.KindM {
+				return v, false
+			}
+			m = v.Map
+		}
+	}
+	return v, true
+}
+
+func shape(k ddbjson.Kind) string {
+	if k == ddbjson.KindInvalid {
+		return "nothing"
+	}
+	return "a " + plainKind(k)
+}
+
+func plainString(v ddbjson.Value) string {
+	b := ddbjson.AppendPlain(nil, v)
+	if len(b) > 80 {
+		b = append(b[:77], "..."...)
+	}
+	return string(b)
+}

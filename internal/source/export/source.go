@@ -1,0 +1,327 @@
+package export
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"sync"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/tidemark-dev/tidemark/internal/change"
+	"github.com/tidemark-dev/tidemark/internal/ddbjson"
+)
+
+// Table says how to read the rows of an entity's table.
+type Table struct {
+	Entity      string
+	HashAttr    string
+	RangeAttr   string // "" when the table has no range key
+	VersionAttr string // "" when items carry no version
+}
+
+// PositionFunc returns the committed offset (lines applied) of a source id.
+type PositionFunc func(source string) (int64, bool, error)
+
+// Source yields one snapshot change per exported item.
+type Source struct {
+	fsys     fs.FS
+	m        *Manifest
+	table    Table
+	workers  int
+	position PositionFunc
+
+	once   sync.Once
+	ctx    context.Context
+	cancel context.CancelFunc
+	out    chan chunk
+	cur    []change.Record
+	err    error
+	wg     sync.WaitGroup
+	// Progress, if set, is called with the number of uncompressed bytes read.
+	Progress func(bytes int64)
+}
+
+type chunk struct {
+	recs []change.Record
+	err  error
+}
+
+var _ change.Source = (*Source)(nil)
+
+// NewSource reads the export described by m. Workers data files are decoded
+// in parallel; each resumes after the lines its position says are applied.
+func NewSource(fsys fs.FS, m *Manifest, t Table, workers int, pos PositionFunc) *Source {
+	if workers < 1 {
+		workers = 1
+	}
+	return &Source{fsys: fsys, m: m, table: t, workers: workers, position: pos}
+}
+
+// SourceID is the position id of one data file.
+func (m *Manifest) SourceID(f DataFile) string {
+	return "export:" + m.ID + "/" + f.Key[len(f.Key)-len(lastElem(f.Key)):]
+}
+
+func lastElem(p string) string {
+	if i := bytes.LastIndexByte([]byte(p), '/'); i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}
+
+// Next returns the next row.
+func (s *Source) Next(ctx context.Context) (change.Record, error) {
+	s.once.Do(func() { s.start(ctx) })
+	for len(s.cur) == 0 {
+		if s.err != nil {
+			return change.Record{}, s.err
+		}
+		select {
+		case c, ok := <-s.out:
+			if !ok {
+				s.err = io.EOF
+				continue
+			}
+			if c.err != nil {
+				s.err = c.err
+				s.cancel()
+				continue
+			}
+			s.cur = c.recs
+		case <-ctx.Done():
+			return change.Record{}, ctx.Err()
+		}
+	}
+	r := s.cur[0]
+	s.cur = s.cur[1:]
+	return r, nil
+}
+
+// Close stops the readers.
+func (s *Source) Close() error {
+	s.once.Do(func() { s.out = make(chan chunk); close(s.out); s.cancel = func() {} })
+	s.cancel()
+	for range s.out {
+	}
+	s.wg.Wait()
+	return nil
+}
+
+type job struct {
+	f    DataFile
+	skip int64
+}
+
+func (s *Source) start(ctx context.Context) {
+	s.ctx, s.cancel = context.WithCancel(ctx)
+	s.out = make(chan chunk, 2*s.workers)
+	jobs, err := s.plan()
+	if err == nil {
+		err = s.checkAll(jobs)
+	}
+	if err != nil {
+		s.out <- chunk{err: err}
+		close(s.out)
+		return
+	}
+	queue := make(chan job)
+	for i := 0; i < s.workers; i++ {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			for j := range queue {
+				if err := s.readFile(j); err != nil {
+					s.send(chunk{err: err})
+					return
+				}
+			}
+		}()
+	}
+	go func() {
+		defer close(s.out)
+		defer s.wg.Wait()
+		defer close(queue)
+		for _, j := range jobs {
+			select {
+			case queue <- j:
+			case <-s.ctx.Done():
+				return
+			}
+		}
+	}()
+}
+
+// plan lists the data files still to read and how many lines to skip.
+func (s *Source) plan() ([]job, error) {
+	var jobs []job
+	for _, f := range s.m.Files {
+		done, _, err := s.position(s.m.SourceID(f))
+		if err != nil {
+			return nil, fmt.Errorf("reading position of %s: %w", f.Key, err)
+		}
+		if done >= f.ItemCount && f.ItemCount > 0 {
+			continue
+		}
+		jobs = append(jobs, job{f: f, skip: done})
+	}
+	return jobs, nil
+}
+
+// checkAll verifies the md5 of every data file still to read, in parallel,
+// before any row is applied.
+func (s *Source) checkAll(jobs []job) error {
+	errs := make([]error, len(jobs))
+	sem := make(chan struct{}, s.workers)
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			errs[i] = s.checkMD5(j.f)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (s *Source) checkMD5(f DataFile) error {
+	p := s.m.Path(f)
+	r, err := s.fsys.Open(p)
+	if err != nil {
+		return fmt.Errorf("opening export data file %s: %w", p, err)
+	}
+	defer r.Close()
+	h := md5.New()
+	if _, err := io.Copy(h, r); err != nil {
+		return fmt.Errorf("reading export data file %s: %w", p, err)
+	}
+	got := base64.StdEncoding.EncodeToString(h.Sum(nil))
+	if got != f.MD5Checksum {
+		return fmt.Errorf("export data file %s: %w: manifest says %s, file has %s (the file is damaged or incomplete; copy it again)",
+			p, ErrChecksum, f.MD5Checksum, got)
+	}
+	return nil
+}
+
+func (s *Source) send(c chunk) bool {
+	select {
+	case s.out <- c:
+		return true
+	case <-s.ctx.Done():
+		return false
+	}
+}
+
+const chunkRows = 256
+
+func (s *Source) readFile(j job) error {
+	p := s.m.Path(j.f)
+	r, err := s.fsys.Open(p)
+	if err != nil {
+		return fmt.Errorf("opening export data file %s: %w", p, err)
+	}
+	defer r.Close()
+	zr, err := gzip.NewReader(bufio.NewReaderSize(r, 256<<10))
+	if err != nil {
+		return fmt.Errorf("reading export data file %s: %w", p, err)
+	}
+	br := bufio.NewReaderSize(zr, 1<<20)
+	src := s.m.SourceID(j.f)
+	asOf := s.m.Summary.ExportTime.UTC()
+	var line int64
+	var recs []change.Record
+	var read int64
+	for {
+		b, err := readLine(br)
+		if len(b) > 0 {
+			line++
+			read += int64(len(b))
+			if line > j.skip {
+				c, cerr := s.row(b, asOf)
+				if cerr != nil {
+					return fmt.Errorf("export data file %s line %d: %w", p, line, cerr)
+				}
+				c.Pos = change.Position{Source: src, Offset: line}
+				recs = append(recs, change.Record{Change: c, Next: c.Pos})
+				if len(recs) == chunkRows {
+					if !s.send(chunk{recs: recs}) {
+						return s.ctx.Err()
+					}
+					recs = nil
+				}
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("reading export data file %s after line %d: %w", p, line, err)
+		}
+	}
+	if line != j.f.ItemCount {
+		return fmt.Errorf("export data file %s: %w: manifest says %d items, file has %d", p, ErrCount, j.f.ItemCount, line)
+	}
+	if s.Progress != nil {
+		s.Progress(read)
+	}
+	if len(recs) > 0 && !s.send(chunk{recs: recs}) {
+		return s.ctx.Err()
+	}
+	return nil
+}
+
+// readLine returns the next line without its newline; blank lines are
+// skipped. Lines may be longer than the reader's buffer.
+func readLine(br *bufio.Reader) ([]byte, error) {
+	for {
+		b, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			long := append([]byte(nil), b...)
+			for errors.Is(err, bufio.ErrBufferFull) {
+				b, err = br.ReadSlice('\n')
+				long = append(long, b...)
+			}
+			b = long
+		}
+		line := bytes.TrimRight(b, "\r\n")
+		if len(bytes.TrimSpace(line)) == 0 && err == nil {
+			continue
+		}
+		return line, err
+	}
+}
+
+// row turns one export line into a snapshot change.
+func (s *Source) row(line []byte, asOf time.Time) (*change.Change, error) {
+	item, err := ddbjson.DecodeExportLine(line)
+	if err != nil {
+		return nil, err
+	}
+	c := &change.Change{
+		Entity: s.table.Entity, Op: change.OpUpsert, Image: item,
+		AsOf: asOf, EventTime: asOf, Origin: change.OriginSnapshot, SourceSystem: "export",
+	}
+	c.Key.Hash = item[s.table.HashAttr]
+	if s.table.RangeAttr != "" {
+		c.Key.Range = item[s.table.RangeAttr]
+	}
+	if err := c.Key.Validate(); err != nil {
+		return nil, fmt.Errorf("item key (%s): %w", s.table.HashAttr, err)
+	}
+	if s.table.VersionAttr != "" {
+		if v, ok := item[s.table.VersionAttr]; ok && v.Kind == ddbjson.KindN {
+			c.Version = v.Str
+		}
+	}
+	return c, nil
+}

@@ -1,0 +1,197 @@
+// Package file reads newline-delimited Hackney entity events (raw, or
+// wrapped in SNS notifications) from files. A position is the byte offset
+// after a line, so a restart resumes exactly where the last commit ended.
+package file
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/tidemark-dev/tidemark/internal/change"
+	"github.com/tidemark-dev/tidemark/internal/event"
+)
+
+// hardLimit bounds the raw bytes kept of one oversize line in the
+// dead-letter store; the reason still gives its full length.
+const hardLimit = 16 << 20
+
+// PositionFunc returns the committed offset of a source id.
+type PositionFunc func(source string) (int64, bool, error)
+
+// File is one events file and the position id it commits under.
+type File struct {
+	Path string
+	ID   string
+}
+
+// Glob expands pattern into files in name order. Each file's id is
+// "events:" and its path relative to base (the config file's folder), so
+// that moving the folder keeps the positions.
+func Glob(pattern, base string) ([]File, error) {
+	paths, err := filepath.Glob(pattern)
+	if err != nil {
+		return nil, fmt.Errorf("events path %q: %w", pattern, err)
+	}
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("events path %q matches no file", pattern)
+	}
+	sort.Strings(paths)
+	files := make([]File, len(paths))
+	for i, p := range paths {
+		id := p
+		if rel, err := filepath.Rel(base, p); err == nil {
+			id = filepath.ToSlash(rel)
+		}
+		files[i] = File{Path: p, ID: "events:" + id}
+	}
+	return files, nil
+}
+
+// Source yields a change or a dead letter per line of its files.
+type Source struct {
+	files    []File
+	mapper   *event.Mapper
+	maxBytes int
+	position PositionFunc
+
+	i      int
+	f      *os.File
+	br     *bufio.Reader
+	offset int64
+	// Progress, if set, is called with the bytes read per line.
+	Progress func(bytes int64)
+}
+
+var _ change.Source = (*Source)(nil)
+
+// NewSource reads files in order through mapper; lines over maxBytes are
+// dead letters.
+func NewSource(files []File, mapper *event.Mapper, maxBytes int, pos PositionFunc) *Source {
+	return &Source{files: files, mapper: mapper, maxBytes: maxBytes, position: pos, i: -1}
+}
+
+// Next returns the record of the next non-blank line.
+func (s *Source) Next(ctx context.Context) (change.Record, error) {
+	for {
+		if err := ctx.Err(); err != nil {
+			return change.Record{}, err
+		}
+		if s.br == nil {
+			if err := s.openNext(); err != nil {
+				return change.Record{}, err
+			}
+			continue
+		}
+		start := s.offset
+		line, n, err := readLine(s.br)
+		s.offset += n
+		if s.Progress != nil && n > 0 {
+			s.Progress(n)
+		}
+		if errors.Is(err, io.EOF) {
+			s.closeFile()
+			if n == 0 {
+				continue
+			}
+		} else if err != nil {
+			return change.Record{}, fmt.Errorf("reading events file %s at offset %d: %w", s.files[s.i].Path, s.offset, err)
+		}
+		id := s.files[s.i].ID
+		next := change.Position{Source: id, Offset: s.offset}
+		if line.size <= len(line.data) && len(bytes.TrimSpace(line.data)) == 0 {
+			return change.Record{Next: next}, nil // a blank line: only move the position
+		}
+		return s.decode(line, change.Position{Source: id, Offset: start}, next), nil
+	}
+}
+
+func (s *Source) decode(line rawLine, at, next change.Position) change.Record {
+	if line.size > len(line.data) || (s.maxBytes > 0 && line.size > s.maxBytes) {
+		return change.Record{Next: next, Dead: &change.DeadLetter{Pos: at, Raw: line.data,
+			Reason: fmt.Sprintf("message of %d bytes is over the limit of %d (max_message_bytes)", line.size, s.maxBytes)}}
+	}
+	env, err := event.Decode(line.data, s.maxBytes)
+	if err == nil {
+		var c *change.Change
+		if c, err = s.mapper.Change(env, next); err == nil {
+			return change.Record{Change: c, Next: next}
+		}
+	}
+	return change.Record{Next: next, Dead: &change.DeadLetter{Pos: at, Raw: line.data, Reason: err.Error()}}
+}
+
+func (s *Source) openNext() error {
+	s.i++
+	if s.i >= len(s.files) {
+		return io.EOF
+	}
+	file := s.files[s.i]
+	off, _, err := s.position(file.ID)
+	if err != nil {
+		return fmt.Errorf("reading position of %s: %w", file.Path, err)
+	}
+	f, err := os.Open(file.Path)
+	if err != nil {
+		return fmt.Errorf("opening events file: %w", err)
+	}
+	if off > 0 {
+		if _, err := f.Seek(off, io.SeekStart); err != nil {
+			f.Close()
+			return fmt.Errorf("seeking events file %s to %d: %w", file.Path, off, err)
+		}
+	}
+	s.f, s.br, s.offset = f, bufio.NewReaderSize(f, 1<<20), off
+	return nil
+}
+
+func (s *Source) closeFile() {
+	if s.f != nil {
+		s.f.Close()
+	}
+	s.f, s.br = nil, nil
+}
+
+// Close closes the open file.
+func (s *Source) Close() error {
+	s.closeFile()
+	s.i = len(s.files)
+	return nil
+}
+
+type rawLine struct {
+	data []byte // the line without its newline, at most hardLimit bytes
+	size int    // the line's full length
+}
+
+// readLine reads one line; n is the bytes consumed including the newline.
+func readLine(br *bufio.Reader) (rawLine, int64, error) {
+	b, err := br.ReadSlice('\n')
+	n := int64(len(b))
+	if !errors.Is(err, bufio.ErrBufferFull) {
+		data := bytes.TrimSuffix(bytes.TrimSuffix(b, []byte("\n")), []byte("\r"))
+		return rawLine{data: append([]byte(nil), data...), size: len(data)}, n, err
+	}
+	long := append([]byte(nil), b...)
+	for errors.Is(err, bufio.ErrBufferFull) {
+		b, err = br.ReadSlice('\n')
+		n += int64(len(b))
+		if len(long) < hardLimit {
+			long = append(long, b[:min(len(b), hardLimit-len(long))]...)
+		}
+	}
+	size := int(n)
+	if len(b) > 0 && b[len(b)-1] == '\n' {
+		size--
+		if len(long) == size+1 {
+			long = long[:size]
+		}
+	}
+	return rawLine{data: long, size: size}, n, err
+}

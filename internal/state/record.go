@@ -1,0 +1,117 @@
+package state
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tidemark-dev/tidemark/internal/ddbjson"
+)
+
+// Record is the stored state of one entity: its image and what the apply
+// rules need to judge the next change. History rows have the same shape: the
+// state after the change that made them.
+type Record struct {
+	// Live is false for a tombstone: the entity was deleted, and Version and
+	// Changed remain so that a stale snapshot row cannot bring it back.
+	Live    bool
+	Image   ddbjson.Map
+	Version string // exact decimal, "" when unknown
+	// VersionStale is set when changes without a version (Hackney events)
+	// were applied after Version was read: the true version is higher.
+	VersionStale bool
+	// AsOf is the as-of time of the snapshot row the image came from (zero
+	// when no snapshot row ever set it).
+	AsOf time.Time
+	// Changed is the source time of the last change applied: the event time,
+	// or the as-of time of a snapshot row.
+	Changed time.Time
+	// Seq numbers the history rows of this key; it is the last row's number.
+	Seq uint64
+	// The last applied change, for the metadata columns.
+	Op, EventID, EventType, Source string
+	IngestedAt                     time.Time
+}
+
+const recordFormat = 1
+
+// appendRecord appends the stored form of r.
+func appendRecord(dst []byte, r *Record) []byte {
+	var flags byte
+	if r.Live {
+		flags |= 1
+	}
+	if r.VersionStale {
+		flags |= 2
+	}
+	dst = append(dst, recordFormat, flags)
+	dst = binary.AppendUvarint(dst, r.Seq)
+	dst = appendTime(dst, r.AsOf)
+	dst = appendTime(dst, r.Changed)
+	dst = appendTime(dst, r.IngestedAt)
+	for _, s := range []string{r.Version, r.Op, r.EventID, r.EventType, r.Source} {
+		dst = binary.AppendUvarint(dst, uint64(len(s)))
+		dst = append(dst, s...)
+	}
+	if r.Live {
+		dst = ddbjson.AppendBinary(dst, r.Image)
+	}
+	return dst
+}
+
+func appendTime(dst []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return binary.AppendVarint(dst, 0)
+	}
+	return binary.AppendVarint(dst, t.UnixNano())
+}
+
+var errRecord = errors.New("stored record truncated")
+
+// decodeRecord reads what appendRecord wrote.
+func decodeRecord(b []byte) (*Record, error) {
+	if len(b) < 2 || b[0] != recordFormat {
+		return nil, fmt.Errorf("stored record: unknown format %v", b[:min(len(b), 1)])
+	}
+	r := &Record{Live: b[1]&1 != 0, VersionStale: b[1]&2 != 0}
+	b = b[2:]
+	var ok bool
+	if r.Seq, b, ok = uvarint(b); !ok {
+		return nil, errRecord
+	}
+	for _, t := range []*time.Time{&r.AsOf, &r.Changed, &r.IngestedAt} {
+		n, k := binary.Varint(b)
+		if k <= 0 {
+			return nil, errRecord
+		}
+		if n != 0 {
+			*t = time.Unix(0, n).UTC()
+		}
+		b = b[k:]
+	}
+	for _, s := range []*string{&r.Version, &r.Op, &r.EventID, &r.EventType, &r.Source} {
+		n, rest, ok := uvarint(b)
+		if !ok || n > uint64(len(rest)) {
+			return nil, errRecord
+		}
+		*s = string(rest[:n])
+		b = rest[n:]
+	}
+	if r.Live {
+		img, _, err := ddbjson.DecodeBinary(b)
+		if err != nil {
+			return nil, err
+		}
+		r.Image = img
+	}
+	return r, nil
+}
+
+func uvarint(b []byte) (uint64, []byte, bool) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 {
+		return 0, nil, false
+	}
+	return n, b[k:], true
+}

@@ -1,0 +1,286 @@
+// Package state is tidemark's embedded store (pebble): the current record of
+// every entity, its history rows, the event ids already applied, the source
+// positions, dead letters, inconsistencies and metadata. Everything one change
+// touches is written in one batch, so a crash at any instant loses nothing
+// and duplicates nothing.
+package state
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
+)
+
+// Store is the state store. One writer at a time (the materializer) commits
+// transactions; readers may scan concurrently.
+type Store struct {
+	db *pebble.DB
+
+	mu        sync.Mutex
+	deadSeq   uint64
+	inconsSeq uint64
+	gens      map[string]uint64 // applied changes per entity, ever
+}
+
+// Options tunes the store.
+type Options struct {
+	// CacheBytes is the block cache size (default 64 MiB).
+	CacheBytes int64
+}
+
+// Open opens (creating if needed) the store in dir.
+func Open(dir string, o Options) (*Store, error) {
+	if o.CacheBytes <= 0 {
+		o.CacheBytes = 64 << 20
+	}
+	cache := pebble.NewCache(o.CacheBytes)
+	defer cache.Unref()
+	opts := &pebble.Options{
+		Cache:                       cache,
+		MemTableSize:                32 << 20,
+		MemTableStopWritesThreshold: 4,
+		L0CompactionThreshold:       4,
+		CompactionConcurrencyRange:  func() (int, int) { return 1, 2 },
+	}
+	for i := range opts.Levels {
+		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+		opts.Levels[i].FilterType = pebble.TableFilter
+	}
+	opts.Logger = quietLogger{}
+	db, err := pebble.Open(dir, opts)
+	if err != nil {
+		return nil, fmt.Errorf("opening state store %s: %w", dir, err)
+	}
+	s := &Store{db: db, gens: map[string]uint64{}}
+	if s.deadSeq, err = s.lastSeq(pDead); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if s.inconsSeq, err = s.lastSeq(pIncons); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any)  {}
+func (quietLogger) Errorf(string, ...any) {}
+func (quietLogger) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf("pebble: "+format, args...))
+}
+
+// Close closes the store.
+func (s *Store) Close() error {
+	if s.db == nil {
+		return nil
+	}
+	err := s.db.Close()
+	s.db = nil
+	return err
+}
+
+func (s *Store) lastSeq(p byte) (uint64, error) {
+	lo := []byte{p, 0}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: upperBound(lo)})
+	if err != nil {
+		return 0, err
+	}
+	defer it.Close()
+	if !it.Last() {
+		return 0, it.Error()
+	}
+	k := it.Key()
+	if len(k) != 10 {
+		return 0, fmt.Errorf("state store: bad sequence key %x", k)
+	}
+	return binary.BigEndian.Uint64(k[2:]), nil
+}
+
+func (s *Store) get(key []byte) ([]byte, bool, error) {
+	v, closer, err := s.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	out := append([]byte(nil), v...)
+	closer.Close()
+	return out, true, nil
+}
+
+// Get returns the committed record of a key, or nil.
+func (s *Store) Get(entity string, key []byte) (*Record, error) {
+	v, ok, err := s.get(recordKey(entity, key))
+	if err != nil || !ok {
+		return nil, err
+	}
+	return decodeRecord(v)
+}
+
+// Position returns the committed offset of a source stream.
+func (s *Store) Position(source string) (int64, bool, error) {
+	v, ok, err := s.get(prefix(pPos, source))
+	if err != nil || !ok {
+		return 0, false, err
+	}
+	if len(v) != 8 {
+		return 0, false, fmt.Errorf("state store: bad position for %s", source)
+	}
+	return int64(binary.BigEndian.Uint64(v)), true, nil
+}
+
+// Meta returns a metadata value.
+func (s *Store) Meta(name string) ([]byte, bool, error) {
+	return s.get(prefix(pMeta, name))
+}
+
+// SetMeta writes a metadata value durably on its own.
+func (s *Store) SetMeta(name string, val []byte) error {
+	return s.db.Set(prefix(pMeta, name), val, pebble.Sync)
+}
+
+// Generation returns the number of changes ever applied to an entity; it
+// moves whenever the entity's state or history does.
+func (s *Store) Generation(entity string) (uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.generation(entity)
+}
+
+func (s *Store) generation(entity string) (uint64, error) {
+	if g, ok := s.gens[entity]; ok {
+		return g, nil
+	}
+	v, ok, err := s.get(prefix(pMeta, "gen/"+entity))
+	if err != nil {
+		return 0, err
+	}
+	var g uint64
+	if ok && len(v) == 8 {
+		g = binary.BigEndian.Uint64(v)
+	}
+	s.gens[entity] = g
+	return g, nil
+}
+
+// scan calls fn for every key and value under prefix p, in key order.
+func (s *Store) scan(p []byte, fn func(k, v []byte) error) error {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
+	if err != nil {
+		return err
+	}
+	for ok := it.First(); ok; ok = it.Next() {
+		if err := fn(it.Key(), it.Value()); err != nil {
+			it.Close()
+			return err
+		}
+	}
+	if err := it.Error(); err != nil {
+		it.Close()
+		return err
+	}
+	return it.Close()
+}
+
+// ScanRecords calls fn for every record of an entity (tombstones included),
+// in key order. key and r must not be kept after fn returns... key is reused.
+func (s *Store) ScanRecords(entity string, fn func(key []byte, r *Record) error) error {
+	p := prefix(pRecord, entity)
+	return s.scan(p, func(k, v []byte) error {
+		r, err := decodeRecord(v)
+		if err != nil {
+			return fmt.Errorf("record %x: %w", k, err)
+		}
+		return fn(k[len(p):], r)
+	})
+}
+
+// ScanHistory calls fn for every history row of an entity, grouped by key,
+// each key's rows in the order they were applied.
+func (s *Store) ScanHistory(entity string, fn func(key []byte, seq uint64, r *Record) error) error {
+	p := prefix(pHistory, entity)
+	return s.scan(p, func(k, v []byte) error {
+		key, seq, ok := splitHistoryKey(k, len(p))
+		if !ok {
+			return fmt.Errorf("state store: bad history key %x", k)
+		}
+		r, err := decodeRecord(v)
+		if err != nil {
+			return fmt.Errorf("history %x: %w", k, err)
+		}
+		return fn(key, seq, r)
+	})
+}
+
+// History returns the history rows of one key in order.
+func (s *Store) History(entity string, key []byte) ([]*Record, error) {
+	var out []*Record
+	err := s.scan(historyPrefix(entity, key), func(k, v []byte) error {
+		r, err := decodeRecord(v)
+		if err != nil {
+			return err
+		}
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
+// DeadLetter is a record a source could not turn into a change.
+type DeadLetter struct {
+	Seq    uint64    `json:"seq"`
+	Time   time.Time `json:"time"`
+	Source string    `json:"source"`
+	Offset int64     `json:"offset"`
+	Reason string    `json:"reason"`
+	Raw    []byte    `json:"raw"`
+}
+
+// DeadLetters calls fn for every dead letter in the order they were stored.
+func (s *Store) DeadLetters(fn func(*DeadLetter) error) error {
+	return s.scan([]byte{pDead, 0}, func(_, v []byte) error {
+		var d DeadLetter
+		if err := json.Unmarshal(v, &d); err != nil {
+			return fmt.Errorf("decoding dead letter: %w", err)
+		}
+		return fn(&d)
+	})
+}
+
+// Inconsistency is a patch whose oldData did not match the state: the mark
+// of a writer that changed the table without emitting an event.
+type Inconsistency struct {
+	Seq       uint64          `json:"seq"`
+	Entity    string          `json:"entity"`
+	Key       string          `json:"key"`
+	Field     string          `json:"field"`
+	Expected  json.RawMessage `json:"expected"` // the event's oldData value
+	Found     json.RawMessage `json:"found"`    // the state's value
+	EventID   string          `json:"event_id"`
+	EventType string          `json:"event_type"`
+	EventTime time.Time       `json:"event_time"`
+}
+
+// Inconsistencies calls fn for every inconsistency in the order recorded.
+func (s *Store) Inconsistencies(fn func(*Inconsistency) error) error {
+	return s.scan([]byte{pIncons, 0}, func(_, v []byte) error {
+		var in Inconsistency
+		if err := json.Unmarshal(v, &in); err != nil {
+			return fmt.Errorf("decoding inconsistency: %w", err)
+		}
+		return fn(&in)
+	})
+}
+
+// ErrStop may be returned by a scan callback to end the scan early.
+var ErrStop = io.EOF

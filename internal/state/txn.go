@@ -1,0 +1,172 @@
+package state
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Txn gathers the writes of a group of changes and commits them in one
+// durable batch. Reads through a Txn see its own uncommitted writes.
+type Txn struct {
+	s         *Store
+	b         *pebble.Batch
+	recs      map[string]*Record // entity 0 key -> record written in this txn
+	events    map[string]struct{}
+	positions map[string]int64
+	gens      map[string]uint64
+	deadSeq   uint64
+	inconsSeq uint64
+	buf       []byte
+}
+
+// Begin starts a transaction. Only one may be open at a time.
+func (s *Store) Begin() *Txn {
+	s.mu.Lock()
+	t := &Txn{
+		s:         s,
+		b:         s.db.NewBatch(),
+		recs:      map[string]*Record{},
+		events:    map[string]struct{}{},
+		positions: map[string]int64{},
+		gens:      map[string]uint64{},
+		deadSeq:   s.deadSeq,
+		inconsSeq: s.inconsSeq,
+	}
+	s.mu.Unlock()
+	return t
+}
+
+func txnKey(entity string, key []byte) string { return entity + "\x00" + string(key) }
+
+// Get returns the record of a key as this transaction sees it, or nil. The
+// caller may modify the returned record and must then Put it.
+func (t *Txn) Get(entity string, key []byte) (*Record, error) {
+	if r, ok := t.recs[txnKey(entity, key)]; ok {
+		return r, nil
+	}
+	r, err := t.s.Get(entity, key)
+	if err != nil {
+		return nil, fmt.Errorf("reading state of %s: %w", entity, err)
+	}
+	return r, nil
+}
+
+// Put sets the record of a key. It is encoded at commit, so the caller must
+// not change r afterwards except through Get and Put of this transaction.
+func (t *Txn) Put(entity string, key []byte, r *Record) {
+	t.recs[txnKey(entity, key)] = r
+}
+
+// AppendHistory writes a history row with the state r (now) and counts a
+// change of the entity.
+func (t *Txn) AppendHistory(entity string, key []byte, r *Record) error {
+	t.buf = appendRecord(t.buf[:0], r)
+	t.gens[entity]++
+	return t.b.Set(historyKey(entity, key, r.Seq), t.buf, nil)
+}
+
+// Touch counts a change of an entity's state that adds no history row (so
+// that the next publish sees it).
+func (t *Txn) Touch(entity string) { t.gens[entity]++ }
+
+// SeenEvent reports whether an event id was applied before (or earlier in
+// this transaction).
+func (t *Txn) SeenEvent(entity, id string) (bool, error) {
+	k := eventKey(entity, id)
+	if _, ok := t.events[string(k)]; ok {
+		return true, nil
+	}
+	_, ok, err := t.s.get(k)
+	if err != nil {
+		return false, fmt.Errorf("reading event ids: %w", err)
+	}
+	return ok, nil
+}
+
+// MarkEvent remembers an event id so that a redelivery is skipped.
+func (t *Txn) MarkEvent(entity, id string) error {
+	k := eventKey(entity, id)
+	t.events[string(k)] = struct{}{}
+	return t.b.Set(k, nil, nil)
+}
+
+// SetPosition records the offset a source resumes from.
+func (t *Txn) SetPosition(source string, offset int64) {
+	t.positions[source] = offset
+}
+
+// SetMeta writes a metadata value in this transaction.
+func (t *Txn) SetMeta(name string, val []byte) error {
+	return t.b.Set(prefix(pMeta, name), val, nil)
+}
+
+// AddDeadLetter stores a dead letter.
+func (t *Txn) AddDeadLetter(d DeadLetter) error {
+	t.deadSeq++
+	d.Seq = t.deadSeq
+	v, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	return t.b.Set(seqKey(pDead, d.Seq), v, nil)
+}
+
+// AddInconsistency stores an inconsistency.
+func (t *Txn) AddInconsistency(in Inconsistency) error {
+	t.inconsSeq++
+	in.Seq = t.inconsSeq
+	v, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	return t.b.Set(seqKey(pIncons, in.Seq), v, nil)
+}
+
+// Len is the number of records, events and positions written so far.
+func (t *Txn) Len() int { return len(t.recs) + len(t.events) + len(t.positions) }
+
+// Commit writes everything durably (fsync) and ends the transaction.
+func (t *Txn) Commit() error {
+	for k, r := range t.recs {
+		t.buf = appendRecord(t.buf[:0], r)
+		if err := t.b.Set(append([]byte{pRecord, 0}, k...), t.buf, nil); err != nil {
+			return err
+		}
+	}
+	var pos [8]byte
+	for src, off := range t.positions {
+		binary.BigEndian.PutUint64(pos[:], uint64(off))
+		if err := t.b.Set(prefix(pPos, src), pos[:], nil); err != nil {
+			return err
+		}
+	}
+	t.s.mu.Lock()
+	defer t.s.mu.Unlock()
+	newGens := map[string]uint64{}
+	for e, n := range t.gens {
+		g, err := t.s.generation(e)
+		if err != nil {
+			return err
+		}
+		newGens[e] = g + n
+		if err := t.b.Set(prefix(pMeta, "gen/"+e), binary.BigEndian.AppendUint64(nil, g+n), nil); err != nil {
+			return err
+		}
+	}
+	if err := t.b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("committing state batch: %w", err)
+	}
+	for e, g := range newGens {
+		t.s.gens[e] = g
+	}
+	t.s.deadSeq, t.s.inconsSeq = t.deadSeq, t.inconsSeq
+	return t.b.Close()
+}
+
+// Discard drops the transaction's writes.
+func (t *Txn) Discard() {
+	t.b.Close()
+}
