@@ -28,7 +28,8 @@ func DecodeValue(data []byte) (Value, error) {
 // DecodeExportLine decodes one line of a DynamoDB full export in DynamoDB
 // JSON: {"Item": {...}}. Other top-level members are an error.
 func DecodeExportLine(line []byte) (Map, error) {
-	p := parser{data: line}
+	// The {"Item": ...} wrapper is not a level of nesting of the item.
+	p := parser{data: line, depth: -1}
 	if p.peek() != '{' {
 		return nil, ErrNotObject
 	}

@@ -45,9 +45,13 @@ type SNSInfo struct {
 // Error is a decoding or mapping failure; Reason is the dead-letter reason.
 type Error struct {
 	Reason string
+	err    error // a sentinel such as ErrOversize, for errors.Is
 }
 
 func (e *Error) Error() string { return e.Reason }
+
+// Unwrap returns the sentinel error the failure stands for, if any.
+func (e *Error) Unwrap() error { return e.err }
 
 func errorf(format string, args ...any) error {
 	return &Error{Reason: fmt.Sprintf(format, args...)}
@@ -60,7 +64,7 @@ var ErrOversize = errors.New("message too large")
 // maxBytes bounds the message (0 = no bound).
 func Decode(msg []byte, maxBytes int) (*Envelope, error) {
 	if maxBytes > 0 && len(msg) > maxBytes {
-		return nil, &Error{Reason: fmt.Sprintf("message of %d bytes is over the limit of %d (max_message_bytes)", len(msg), maxBytes)}
+		return nil, &Error{Reason: fmt.Sprintf("message of %d bytes is over the limit of %d (max_message_bytes)", len(msg), maxBytes), err: ErrOversize}
 	}
 	if !utf8.Valid(msg) {
 		return nil, errorf("invalid UTF-8")
@@ -122,6 +126,10 @@ func decodeEnvelope(m ddbjson.Map) (*Envelope, error) {
 	}
 	if env.DateTime, err = ParseTime(dt); err != nil {
 		return nil, errorf("dateTime %q is not an ISO-8601 time", dt)
+	}
+	if env.DateTime.IsZero() {
+		// .NET writes an unset DateTime so; a zero time would read as "unknown".
+		return nil, errorf("dateTime %q is the zero time, not a publish time", dt)
 	}
 	for _, f := range []struct {
 		name string

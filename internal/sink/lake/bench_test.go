@@ -1,0 +1,56 @@
+package lake
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// BenchmarkPublish publishes 100k tenure-like rows (both passes, zstd,
+// fsync) and reports rows/s and MB written. The rows are generated before
+// the timer starts.
+//
+//	go test -run '^$' -bench BenchmarkPublish -benchtime 3x ./internal/sink/lake/
+func BenchmarkPublish(b *testing.B) {
+	const n = 100_000
+	rows := tenureRows(n)
+	dir := b.TempDir()
+	opts := Options{Dir: dir, Entity: "tenure", Kind: Current, Now: testNow}
+	b.ReportAllocs()
+	b.ResetTimer()
+	var res Result
+	for range b.N {
+		var err error
+		res, err = Publish(context.Background(), opts, sliceScanner(rows))
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+	var size int64
+	for _, f := range res.Files {
+		if st, err := os.Stat(f); err == nil {
+			size += st.Size()
+		}
+	}
+	b.ReportMetric(float64(size)/1e6, "MB/file-set")
+	_ = filepath.Base(dir)
+}
+
+// BenchmarkShred measures the conversion of rows alone (no I/O).
+func BenchmarkShred(b *testing.B) {
+	rows := tenureRows(1000)
+	st := newTableStats()
+	for i := range rows {
+		st.add(&rows[i], Current)
+	}
+	sh := newShredder(buildTable(st, Current), testNow)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		sh.shred(&rows[i%len(rows)])
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}

@@ -1,0 +1,214 @@
+package lake
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
+)
+
+// Temp files are hidden (Athena, Spark and DuckDB's *.parquet globs skip
+// them) and never end in .parquet.
+const (
+	tempPrefix = ".tmp-"
+	partPrefix = "part-"
+	partSuffix = ".parquet"
+)
+
+// PartitionDir returns the folder of the partition a publish at now writes:
+// <dir>/<entity>/<kind>/import_year=YYYY/import_month=MM/import_day=DD/import_date=YYYYMMDD.
+func PartitionDir(dir, entity string, kind Kind, now time.Time) string {
+	now = now.UTC()
+	return filepath.Join(dir, entity, string(kind),
+		"import_year="+now.Format("2006"),
+		"import_month="+now.Format("01"),
+		"import_day="+now.Format("02"),
+		"import_date="+now.Format("20060102"))
+}
+
+// partName is the name of the i-th part file.
+func partName(i int) string { return fmt.Sprintf("%s%05d%s", partPrefix, i, partSuffix) }
+
+// partWriter writes the parts of one publish to temp files, then renames
+// them into place (commit) or removes them (abort).
+type partWriter struct {
+	dir      string
+	fileRows int
+	opts     []parquet.WriterOption
+	w        *parquet.Writer
+	f        *os.File
+	rows     int      // rows in the current file
+	temps    []string // temp files, in part order
+	batch    []parquet.Row
+}
+
+func newPartWriter(opts Options, t *table) (*partWriter, error) {
+	dir := PartitionDir(opts.Dir, opts.Entity, opts.Kind, opts.Now)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating partition folder %s: %w", dir, err)
+	}
+	if err := removeStaleTemps(dir); err != nil {
+		return nil, err
+	}
+	p := &partWriter{dir: dir, fileRows: opts.FileRows, batch: make([]parquet.Row, 1)}
+	p.opts = []parquet.WriterOption{
+		t.schema,
+		parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
+		parquet.MaxRowsPerRowGroup(int64(opts.RowGroupRows)),
+		parquet.KeyValueMetadata("tidemark.entity", opts.Entity),
+		parquet.KeyValueMetadata("tidemark.kind", string(opts.Kind)),
+	}
+	return p, nil
+}
+
+// write adds a row, starting a new file when the current one is full.
+func (p *partWriter) write(row parquet.Row) error {
+	if p.f == nil || p.rows >= p.fileRows {
+		if err := p.next(); err != nil {
+			return err
+		}
+	}
+	p.batch[0] = row
+	if _, err := p.w.WriteRows(p.batch); err != nil {
+		return fmt.Errorf("writing %s: %w", p.f.Name(), err)
+	}
+	p.rows++
+	return nil
+}
+
+// next closes the current file and opens the next one.
+func (p *partWriter) next() error {
+	if err := p.closeFile(); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(p.dir, tempPrefix+partName(len(p.temps))+"-*")
+	if err != nil {
+		return fmt.Errorf("creating temp file in %s: %w", p.dir, err)
+	}
+	p.f, p.rows = f, 0
+	p.temps = append(p.temps, f.Name())
+	p.w = parquet.NewWriter(f, p.opts...)
+	return nil
+}
+
+// closeFile finishes the current file: footer, fsync, close.
+func (p *partWriter) closeFile() error {
+	if p.f == nil {
+		return nil
+	}
+	f := p.f
+	p.f = nil
+	if err := p.w.Close(); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", f.Name(), err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("syncing %s: %w", f.Name(), err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("closing %s: %w", f.Name(), err)
+	}
+	return nil
+}
+
+// commit renames the temp files into place and removes the partition's
+// part files this publish did not write. A table without rows still gets
+// one (empty) part, so a re-publish replaces the day's files.
+func (p *partWriter) commit() ([]string, error) {
+	if p.f == nil && len(p.temps) == 0 {
+		if err := p.next(); err != nil {
+			p.abort()
+			return nil, err
+		}
+	}
+	if err := p.closeFile(); err != nil {
+		p.abort()
+		return nil, err
+	}
+	files := make([]string, len(p.temps))
+	for i, tmp := range p.temps {
+		files[i] = filepath.Join(p.dir, partName(i))
+		if err := os.Rename(tmp, files[i]); err != nil {
+			p.abort()
+			return nil, fmt.Errorf("renaming %s to %s: %w", tmp, files[i], err)
+		}
+	}
+	p.temps = nil
+	if err := syncDir(p.dir); err != nil {
+		return nil, err
+	}
+	return files, p.removeStale(files)
+}
+
+// abort removes the temp files; the partition keeps its previous files.
+func (p *partWriter) abort() {
+	if p.f != nil {
+		p.f.Close()
+		p.f = nil
+	}
+	for _, tmp := range p.temps {
+		os.Remove(tmp)
+	}
+	p.temps = nil
+}
+
+// removeStale removes the part files of the partition that are not in keep,
+// and temp files an interrupted publish left behind.
+func (p *partWriter) removeStale(keep []string) error {
+	entries, err := os.ReadDir(p.dir)
+	if err != nil {
+		return fmt.Errorf("listing %s: %w", p.dir, err)
+	}
+	kept := make(map[string]bool, len(keep))
+	for _, k := range keep {
+		kept[filepath.Base(k)] = true
+	}
+	var errs []error
+	for _, e := range entries {
+		name := e.Name()
+		stale := strings.HasPrefix(name, partPrefix) && strings.HasSuffix(name, partSuffix) && !kept[name]
+		if stale || strings.HasPrefix(name, tempPrefix+partPrefix) {
+			if err := os.Remove(filepath.Join(p.dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, fmt.Errorf("removing old part %s: %w", name, err))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	return syncDir(p.dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("opening %s to sync: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("syncing %s: %w", dir, err)
+	}
+	return nil
+}
+
+// removeStaleTemps removes the temp files a publish killed before its
+// commit left behind. Publishes of one lake folder run one at a time (the
+// state store admits one process), so any temp file found is stale.
+func removeStaleTemps(dir string) error {
+	stale, err := filepath.Glob(filepath.Join(dir, tempPrefix+"*"))
+	if err != nil {
+		return err
+	}
+	for _, f := range stale {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("removing stale temp file %s: %w", f, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,433 @@
+package lake
+
+import (
+	"sort"
+	"strconv"
+	"time"
+	"unsafe"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/tidemark-dev/tidemark/internal/ddbjson"
+)
+
+// shredder turns Rows into parquet rows (Dremel shredding: every leaf
+// column gets its values with repetition and definition levels). It reuses
+// its buffers: a parquet.Row it returns is valid until the next call, and
+// may point into the Row it was made from; the parquet writer copies.
+type shredder struct {
+	t         *table
+	cols      [][]parquet.Value // per leaf column, this row's values
+	row       parquet.Row
+	bufs      [][]byte // scratch byte slices, one per value needing one
+	nbuf      int
+	path      []pathSeg // where the value being written sits
+	left      []byte    // this row's _leftovers JSON object
+	nleft     int
+	leftovers int64 // total so far
+	parts     []parquet.Value
+}
+
+// pathSeg is an attribute name or, when index >= 0, a list index.
+type pathSeg struct {
+	name  string
+	index int
+}
+
+// fit says how a value went into its column.
+type fit uint8
+
+const (
+	fitOK   fit = iota
+	fitNull     // written as NULL ("" in a timestamp column)
+	fitNot      // does not fit: NULL in the column, kept in _leftovers
+)
+
+func newShredder(t *table, now time.Time) *shredder {
+	s := &shredder{t: t, cols: make([][]parquet.Value, t.numLeaves)}
+	now = now.UTC()
+	vals := []parquet.Value{
+		strValue(now.Format("2006")),
+		strValue(now.Format("01")),
+		strValue(now.Format("02")),
+		strValue(now.Format("20060102")),
+		parquet.Int64Value(now.UnixMicro()),
+		strValue(strconv.FormatInt(now.Unix(), 10)),
+	}
+	for i, c := range t.parts {
+		s.parts = append(s.parts, vals[i].Level(0, 0, c.first))
+	}
+	return s
+}
+
+// shred returns the parquet row of r.
+func (s *shredder) shred(r *Row) parquet.Row {
+	for i := range s.cols {
+		s.cols[i] = s.cols[i][:0]
+	}
+	s.nbuf, s.nleft, s.path = 0, 0, s.path[:0]
+	s.meta(r)
+	s.image(r.Image)
+	s.finishLeftovers()
+	s.row = s.row[:0]
+	for _, vs := range s.cols {
+		s.row = append(s.row, vs...)
+	}
+	s.row = append(s.row, s.parts...) // the partition columns come last
+	return s.row
+}
+
+func (s *shredder) meta(r *Row) {
+	m := s.t.meta
+	s.str(m[0], r.Key)
+	s.version(m[1], r.Version)
+	s.str(m[2], r.Op)
+	s.str(m[3], r.EventID)
+	s.str(m[4], r.EventType)
+	s.time(m[5], r.EventTime.Truncate(time.Microsecond))
+	s.str(m[6], r.Source)
+	s.time(m[7], r.IngestedAt.Truncate(time.Microsecond))
+	if s.t.kind == History {
+		s.time(m[8], r.ValidFrom.Truncate(time.Microsecond))
+		s.time(m[9], r.ValidTo.Truncate(time.Microsecond))
+	}
+}
+
+// str writes a top-level string; "" is NULL in an optional column.
+func (s *shredder) str(c *column, v string) {
+	if v == "" && !c.required {
+		s.nulls(c, 0, 0)
+		return
+	}
+	s.put(c, strValue(v), 0, topDef(c))
+}
+
+func (s *shredder) version(c *column, v string) {
+	if v == "" {
+		s.nulls(c, 0, 0)
+		return
+	}
+	pv, ok := s.number(c.num, v)
+	if !ok {
+		s.metaLeftover(c.name, v)
+		s.nulls(c, 0, 0)
+		return
+	}
+	s.put(c, pv, 0, 1)
+}
+
+func (s *shredder) time(c *column, t time.Time) {
+	if t.IsZero() {
+		s.nulls(c, 0, 0)
+		return
+	}
+	pv, ok := timeValue(c, t)
+	if !ok {
+		s.metaLeftover(c.name, t.UTC().Format(time.RFC3339Nano))
+		s.nulls(c, 0, 0)
+		return
+	}
+	s.put(c, pv, 0, topDef(c))
+}
+
+func topDef(c *column) int {
+	if c.required {
+		return 0
+	}
+	return 1
+}
+
+// image writes the attribute columns, and the attributes that have none to
+// _leftovers.
+func (s *shredder) image(m ddbjson.Map) {
+	present := 0
+	for _, c := range s.t.attrs {
+		v, ok := m[c.attr]
+		if ok {
+			present++
+		}
+		s.path = append(s.path, pathSeg{name: c.attr, index: -1})
+		s.value(c, v, 0, 0)
+		s.path = s.path[:len(s.path)-1]
+	}
+	if present < len(m) {
+		s.unknownFields(m, s.t.byAttr)
+	}
+}
+
+// value writes v in column c; rep and def are the levels of c's parent.
+func (s *shredder) value(c *column, v ddbjson.Value, rep, def int) {
+	if v.IsNull() {
+		s.nulls(c, rep, def)
+		return
+	}
+	if v.Kind != c.kind {
+		s.leftover(v)
+		s.nulls(c, rep, def)
+		return
+	}
+	switch c.typ {
+	case typeStruct:
+		s.structValue(c, v.Map, rep, def+1)
+	case typeList:
+		s.listValue(c, v, rep, def+1)
+	default:
+		pv, f := s.leaf(c, v)
+		switch f {
+		case fitOK:
+			s.put(c, pv, rep, def+1)
+		case fitNot:
+			s.leftover(v)
+			fallthrough
+		default:
+			s.nulls(c, rep, def)
+		}
+	}
+}
+
+func (s *shredder) structValue(c *column, m ddbjson.Map, rep, def int) {
+	present := 0
+	for _, f := range c.fields {
+		v, ok := m[f.attr]
+		if ok {
+			present++
+		}
+		s.path = append(s.path, pathSeg{name: f.attr, index: -1})
+		s.value(f, v, rep, def)
+		s.path = s.path[:len(s.path)-1]
+	}
+	if present < len(m) {
+		s.unknownFields(m, c.byAttr)
+	}
+}
+
+// unknownFields sends the fields of m that have no column to _leftovers,
+// in key order.
+func (s *shredder) unknownFields(m ddbjson.Map, known map[string]*column) {
+	var keys []string
+	for k := range m {
+		if known[k] == nil {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if m[k].IsNull() {
+			continue // a NULL lost nothing
+		}
+		s.path = append(s.path, pathSeg{name: k, index: -1})
+		s.leftover(m[k])
+		s.path = s.path[:len(s.path)-1]
+	}
+}
+
+// listValue writes the elements of a list or set; def counts the list.
+func (s *shredder) listValue(c *column, v ddbjson.Value, rep, def int) {
+	n := listLen(v)
+	if n == 0 {
+		s.nulls(c.elem, rep, def)
+		return
+	}
+	for i := range n {
+		r := rep
+		if i > 0 {
+			r = c.repLevel
+		}
+		s.path = append(s.path, pathSeg{index: i})
+		s.value(c.elem, listElem(v, i), r, def+1)
+		s.path = s.path[:len(s.path)-1]
+	}
+}
+
+func listLen(v ddbjson.Value) int {
+	switch v.Kind {
+	case ddbjson.KindL:
+		return len(v.List)
+	case ddbjson.KindBS:
+		return len(v.Bins)
+	}
+	return len(v.Strs)
+}
+
+func listElem(v ddbjson.Value, i int) ddbjson.Value {
+	switch v.Kind {
+	case ddbjson.KindL:
+		return v.List[i]
+	case ddbjson.KindSS:
+		return ddbjson.S(v.Strs[i])
+	case ddbjson.KindNS:
+		return ddbjson.N(v.Strs[i])
+	}
+	return ddbjson.B(v.Bins[i])
+}
+
+// leaf converts a value of the column's kind to the column's type.
+func (s *shredder) leaf(c *column, v ddbjson.Value) (parquet.Value, fit) {
+	switch c.typ {
+	case typeString:
+		return strValue(v.Str), fitOK
+	case typeJSON:
+		b := ddbjson.AppendPlain(s.take(), v)
+		s.keep(b)
+		return parquet.ByteArrayValue(b), fitOK
+	case typeTimestamp:
+		if v.Str == "" {
+			return parquet.Value{}, fitNull
+		}
+		t, ok := parseDateTime(v.Str)
+		if !ok {
+			return parquet.Value{}, fitNot
+		}
+		return fitOf(timeValue(c, t))
+	case typeInt64, typeDecimal, typeDouble:
+		return fitOf(s.number(c.num, v.Str))
+	case typeBool:
+		return parquet.BooleanValue(v.Bool), fitOK
+	case typeBinary:
+		return parquet.ByteArrayValue(v.Bin), fitOK
+	}
+	return parquet.Value{}, fitNot
+}
+
+func fitOf(v parquet.Value, ok bool) (parquet.Value, fit) {
+	if !ok {
+		return v, fitNot
+	}
+	return v, fitOK
+}
+
+// timeValue converts t for a timestamp column; false when the column's
+// unit cannot hold it exactly.
+func timeValue(c *column, t time.Time) (parquet.Value, bool) {
+	if c.nanos {
+		if t.Before(minNanoTime) || t.After(maxNanoTime) {
+			return parquet.Value{}, false
+		}
+		return parquet.Int64Value(t.UnixNano()), true
+	}
+	if t.Nanosecond()%1000 != 0 {
+		return parquet.Value{}, false
+	}
+	return parquet.Int64Value(t.UnixMicro()), true
+}
+
+// maxDecimal18 is the largest unscaled value of a decimal(18,s).
+const maxDecimal18 = 999_999_999_999_999_999
+
+// number converts an exact decimal string for a number column.
+func (s *shredder) number(nt numType, str string) (parquet.Value, bool) {
+	switch nt.typ {
+	case typeInt64:
+		if i, ok := parseInt64(str); ok {
+			return parquet.Int64Value(i), true
+		}
+		n, ok := parseNumber(str)
+		if !ok {
+			return parquet.Value{}, false
+		}
+		i, ok := n.unscaledInt64(0, 1<<63)
+		return parquet.Int64Value(i), ok
+	case typeDouble:
+		f, err := strconv.ParseFloat(str, 64)
+		return parquet.DoubleValue(f), err == nil
+	}
+	n, ok := parseNumber(str)
+	if !ok {
+		return parquet.Value{}, false
+	}
+	if nt.precision <= int64Precision {
+		u, ok := n.unscaledInt64(nt.scale, maxDecimal18)
+		return parquet.Int64Value(u), ok
+	}
+	u, ok := n.unscaledBig(nt.scale)
+	if !ok {
+		return parquet.Value{}, false
+	}
+	b := s.take()[:0]
+	b = append(b, make([]byte, 16)...)
+	putInt128(b, u)
+	s.keep(b)
+	return parquet.FixedLenByteArrayValue(b), true
+}
+
+// put appends a present leaf value.
+func (s *shredder) put(c *column, v parquet.Value, rep, def int) {
+	s.cols[c.first] = append(s.cols[c.first], v.Level(rep, def, c.first))
+}
+
+// nulls appends a NULL to every leaf of c at definition level def.
+func (s *shredder) nulls(c *column, rep, def int) {
+	for i := c.first; i < c.first+c.leaves; i++ {
+		s.cols[i] = append(s.cols[i], parquet.NullValue().Level(rep, def, i))
+	}
+}
+
+// leftover keeps v in this row's _leftovers under the current path.
+func (s *shredder) leftover(v ddbjson.Value) {
+	s.openLeftover(s.pathText())
+	s.left = ddbjson.AppendPlain(s.left, v)
+}
+
+// metaLeftover keeps a metadata value that its column could not hold.
+func (s *shredder) metaLeftover(name, v string) {
+	s.openLeftover(name)
+	s.left = ddbjson.AppendPlain(s.left, ddbjson.S(v))
+}
+
+func (s *shredder) openLeftover(key string) {
+	if s.nleft == 0 {
+		s.left = append(s.left[:0], '{')
+	} else {
+		s.left = append(s.left, ',')
+	}
+	s.nleft++
+	s.leftovers++
+	s.left = ddbjson.AppendPlain(s.left, ddbjson.S(key))
+	s.left = append(s.left, ':')
+}
+
+// pathText renders the current path: charges.rent, householdMembers[2].
+func (s *shredder) pathText() string {
+	var b []byte
+	for i, p := range s.path {
+		if p.index >= 0 {
+			b = append(b, '[')
+			b = strconv.AppendInt(b, int64(p.index), 10)
+			b = append(b, ']')
+			continue
+		}
+		if i > 0 {
+			b = append(b, '.')
+		}
+		b = append(b, p.name...)
+	}
+	return string(b)
+}
+
+func (s *shredder) finishLeftovers() {
+	c := s.t.leftovers
+	if s.nleft == 0 {
+		s.nulls(c, 0, 0)
+		return
+	}
+	s.left = append(s.left, '}')
+	s.put(c, parquet.ByteArrayValue(s.left), 0, 1)
+}
+
+// take returns an empty scratch slice that stays untouched until the next
+// row; keep stores it back after it grew.
+func (s *shredder) take() []byte {
+	if s.nbuf == len(s.bufs) {
+		s.bufs = append(s.bufs, make([]byte, 0, 64))
+	}
+	s.nbuf++
+	return s.bufs[s.nbuf-1][:0]
+}
+
+func (s *shredder) keep(b []byte) { s.bufs[s.nbuf-1] = b }
+
+// strValue makes a BYTE_ARRAY value that points into v without copying:
+// the parquet writer copies values into its buffers.
+func strValue(v string) parquet.Value {
+	return parquet.ByteArrayValue(unsafe.Slice(unsafe.StringData(v), len(v)))
+}
