@@ -124,7 +124,8 @@ func ParseConfig(r io.Reader) (Config, error) {
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
 		return Config{}, fmt.Errorf("parsing config: %w", err)
 	}
-	return cfg, cfg.Validate()
+	err = cfg.Validate() // also fills key defaults (type S, from entityId)
+	return cfg, err
 }
 
 // Load reads the configuration file at path and makes its relative paths

@@ -74,7 +74,7 @@ func Decode(msg []byte, maxBytes int) (*Envelope, error) {
 		return nil, errorf("not valid JSON: %v", err)
 	}
 	if v.Kind != ddbjson.KindM {
-		return nil, errorf("not a JSON object but a %s", plainKind(v.Kind))
+		return nil, errorf("not a JSON object but %s", shape(v.Kind))
 	}
 	m := v.Map
 	if t, ok := m["Type"]; ok && t.Kind == ddbjson.KindS {
@@ -96,7 +96,7 @@ func decodeSNS(m ddbjson.Map, maxBytes int) (*Envelope, error) {
 		return nil, errorf("SNS notification Message is not valid JSON: %v", err)
 	}
 	if inner.Kind != ddbjson.KindM {
-		return nil, errorf("SNS notification Message is not a JSON object but a %s", plainKind(inner.Kind))
+		return nil, errorf("SNS notification Message is not a JSON object but %s", shape(inner.Kind))
 	}
 	if _, nested := inner.Map["Type"]; nested {
 		if _, hasEvent := inner.Map["eventType"]; !hasEvent {
@@ -141,7 +141,7 @@ func decodeEnvelope(m ddbjson.Map) (*Envelope, error) {
 		case v.Kind == ddbjson.KindS:
 			*f.dst = v.Str
 		default:
-			return nil, errorf("%s is a %s, want a string", f.name, plainKind(v.Kind))
+			return nil, errorf("%s is %s, want a string", f.name, shape(v.Kind))
 		}
 	}
 	if u, ok := m["user"]; ok && u.Kind == ddbjson.KindM {
@@ -152,7 +152,7 @@ func decodeEnvelope(m ddbjson.Map) (*Envelope, error) {
 	case !ok || data.Kind == ddbjson.KindNULL:
 		return nil, errorf("eventData is missing")
 	case data.Kind != ddbjson.KindM:
-		return nil, errorf("eventData is a %s, want an object", plainKind(data.Kind))
+		return nil, errorf("eventData is %s, want an object", shape(data.Kind))
 	}
 	env.OldData, env.OldKind = dataPart(data.Map, "oldData")
 	env.NewData, env.NewKind = dataPart(data.Map, "newData")
@@ -176,7 +176,7 @@ func requiredString(m ddbjson.Map, name string) (string, error) {
 	case !ok || v.Kind == ddbjson.KindNULL:
 		return "", errorf("%s is missing", name)
 	case v.Kind != ddbjson.KindS:
-		return "", errorf("%s is a %s, want a string", name, plainKind(v.Kind))
+		return "", errorf("%s is %s, want a string", name, shape(v.Kind))
 	case strings.TrimSpace(v.Str) == "":
 		return "", errorf("%s is empty", name)
 	}

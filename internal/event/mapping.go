@@ -197,7 +197,7 @@ func (k keyRule) value(env *Envelope) (ddbjson.Value, error) {
 	case k.kind == ddbjson.KindN && (v.Kind == ddbjson.KindN || v.Kind == ddbjson.KindS && ddbjson.ValidNumber(v.Str)):
 		return ddbjson.N(v.Str), nil
 	}
-	return v, errorf("key %s is a %s, want %s", name, plainKind(v.Kind), k.kind)
+	return v, errorf("key %s is %s, want %s", name, shape(v.Kind), k.kind)
 }
 
 func lookup(m ddbjson.Map, path []string) (ddbjson.Value, bool) {
@@ -220,6 +220,9 @@ func lookup(m ddbjson.Map, path []string) (ddbjson.Value, bool) {
 func shape(k ddbjson.Kind) string {
 	if k == ddbjson.KindInvalid {
 		return "nothing"
+	}
+	if k == ddbjson.KindM || k == ddbjson.KindL {
+		return "an " + plainKind(k)
 	}
 	return "a " + plainKind(k)
 }

@@ -238,7 +238,7 @@ func TestMapperNumberKey(t *testing.T) {
 		{`1.2345e4`, "12345", ""},
 		{`"12x"`, "", "key entityId is a string, want N"},
 		{`true`, "", "key entityId is a boolean, want N"},
-		{`{"n":1}`, "", "key entityId is a object, want N"},
+		{`{"n":1}`, "", "key entityId is an object, want N"},
 	}
 	for _, tt := range tests {
 		env := envelope(t, `{"id":"e","eventType":"AccountUpdatedEvent","dateTime":"2024-03-20T10:00:00Z","entityId":`+tt.entityID+`,"eventData":{"newData":{"balance":1}}}`)
