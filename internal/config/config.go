@@ -114,12 +114,12 @@ func ParseConfig(r io.Reader) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("reading config: %w", err)
 	}
-	expanded, err := ExpandEnv(string(raw))
+	expanded, err := expandValues(raw)
 	if err != nil {
 		return Config{}, err
 	}
 	cfg := DefaultConfig()
-	dec := yaml.NewDecoder(bytes.NewReader([]byte(expanded)))
+	dec := yaml.NewDecoder(bytes.NewReader(expanded))
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
 		return Config{}, fmt.Errorf("parsing config: %w", err)
@@ -160,6 +160,48 @@ func (c *Config) Resolve(dir string) {
 	for i := range c.Sources.Events {
 		c.Sources.Events[i].Path = abs(c.Sources.Events[i].Path)
 	}
+}
+
+// expandValues expands environment references in the YAML's scalar values
+// only (not in comments or keys, and a value cannot inject YAML syntax).
+func expandValues(raw []byte) ([]byte, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		return nil, fmt.Errorf("parsing config: %w", err)
+	}
+	if doc.Kind == 0 {
+		return raw, nil // empty document
+	}
+	var errs []error
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if n.Kind == yaml.ScalarNode {
+			v, err := ExpandEnv(n.Value)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("line %d: %w", n.Line, err))
+			}
+			if v != n.Value {
+				// Resolve the expanded text afresh: ${N} may be a number.
+				n.Value, n.Tag, n.Style = v, "", 0
+			}
+			return
+		}
+		for i, c := range n.Content {
+			if n.Kind == yaml.MappingNode && i%2 == 0 {
+				continue // keys
+			}
+			walk(c)
+		}
+	}
+	walk(&doc)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	out, err := yaml.Marshal(&doc)
+	if err != nil {
+		return nil, fmt.Errorf("re-encoding config: %w", err)
+	}
+	return out, nil
 }
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)

@@ -376,3 +376,24 @@ func TestEntityByName(t *testing.T) {
 		t.Errorf("EntityByName(person) = %+v, %v; want nil, false", e, ok)
 	}
 }
+
+func TestEnvExpansionInValuesOnly(t *testing.T) {
+	t.Setenv("TM_BATCH", "500")
+	t.Setenv("TM_DIR", "/data/lake: odd # name")
+	yml := `# a comment may mention ${UNSET_IN_COMMENT}
+state_dir: st
+lake: {dir: "${TM_DIR}"}
+batch_size: ${TM_BATCH}
+entities:
+  - name: tenure
+    table: T
+    hash_key: {name: id}
+`
+	cfg, err := ParseConfig(strings.NewReader(yml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.BatchSize != 500 || cfg.Lake.Dir != "/data/lake: odd # name" {
+		t.Fatalf("batch_size %d, lake.dir %q", cfg.BatchSize, cfg.Lake.Dir)
+	}
+}

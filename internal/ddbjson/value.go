@@ -40,11 +40,14 @@ func (k Kind) String() string {
 }
 
 // Value is one DynamoDB attribute value. Only the fields of its Kind are set.
+//
+// Kind and Bool sit together so that a Value is 128 bytes: Go keeps map
+// values of at most 128 bytes inline, so a Map insert does not allocate.
 type Value struct {
 	Kind Kind
+	Bool bool     // BOOL
 	Str  string   // S, and N as an exact decimal string
 	Bin  []byte   // B
-	Bool bool     // BOOL
 	Map  Map      // M
 	List []Value  // L
 	Strs []string // SS, NS

@@ -1,0 +1,116 @@
+// Command tidemark keeps an analytics copy of DynamoDB-backed entities
+// correct and current: bootstrap from an export, apply entity events, and
+// publish Parquet to the lake. See README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/tidemark-dev/tidemark/internal/config"
+	"github.com/tidemark-dev/tidemark/internal/pipeline"
+)
+
+const usage = `tidemark keeps an analytics copy of DynamoDB entities correct and current.
+
+Usage:
+  tidemark run      --config FILE        bootstrap if needed, apply events, publish
+  tidemark show     --config FILE [--history] ENTITY KEY
+  tidemark dlq list --config FILE [--json]
+  tidemark gen      --out DIR [--tenures N] [--events N] [--seed N] [--bad-lines N]
+
+Run 'tidemark COMMAND -h' for the flags of a command.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// errUsage marks errors whose hint is the command's usage.
+var errUsage = errors.New("usage")
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stderr, usage)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	var err error
+	switch args[0] {
+	case "run":
+		err = cmdRun(ctx, args[1:], stdout, stderr)
+	case "show":
+		err = cmdShow(ctx, args[1:], stdout, stderr)
+	case "dlq":
+		err = cmdDLQ(ctx, args[1:], stdout, stderr)
+	case "gen":
+		err = cmdGen(ctx, args[1:], stdout, stderr)
+	default:
+		fmt.Fprintf(stderr, "error: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "error: %v\n", err)
+		return 2
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintln(stderr, "interrupted: committed work is kept; run the same command again to continue")
+		return 130
+	}
+	fmt.Fprintf(stderr, "error: %v\n", err)
+	return 1
+}
+
+// signalContext is cancelled by the first SIGINT or SIGTERM; a second one
+// exits at once.
+func signalContext() (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ch
+		cancel()
+		<-ch
+		os.Exit(130)
+	}()
+	return ctx, func() { signal.Stop(ch); cancel() }
+}
+
+// openPipeline loads the config and opens the pipeline.
+func openPipeline(path string, stderr io.Writer, verbose bool) (*pipeline.Pipeline, error) {
+	if path == "" {
+		return nil, fmt.Errorf("%w: --config is required (e.g. --config examples/tenure/tidemark.yaml)", errUsage)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	level := slog.LevelWarn
+	if verbose {
+		level = slog.LevelInfo
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	return pipeline.Open(cfg, filepath.Dir(path), log)
+}
+
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("tidemark "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+)
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("run", stderr)
+	cfgPath := fs.String("config", "", "path of the tidemark YAML config")
+	asJSON := fs.Bool("json", false, "print the summary as JSON")
+	verbose := fs.Bool("v", false, "log each step")
+	noProgress := fs.Bool("no-progress", false, "no progress bars even on a terminal")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	p, err := openPipeline(*cfgPath, stderr, *verbose)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	if !*noProgress {
+		p.Progress = newProgress(stderr)
+	}
+	sum, err := p.Run(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(sum)
+	}
+	w := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	rows := []struct {
+		k string
+		v any
+	}{
+		{"items loaded from exports", sum.Items},
+		{"events applied", sum.EventsApplied},
+		{"already-reflected events skipped", sum.Reflected},
+		{"duplicate events skipped", sum.Duplicates},
+		{"stale changes skipped", sum.Stale},
+		{"changes that changed nothing", sum.Unchanged},
+		{"inconsistencies recorded", sum.Inconsistencies},
+		{"dead letters", sum.DeadLetters},
+		{"files written", sum.FilesWritten},
+		{"rows published", sum.RowsPublished},
+		{"values kept in _leftovers", sum.Leftovers},
+		{"elapsed", sum.Elapsed.Round(time.Millisecond)},
+	}
+	for _, r := range rows {
+		fmt.Fprintf(w, "%s\t%v\n", r.k, r.v)
+	}
+	return w.Flush()
+}

@@ -1,0 +1,133 @@
+// Package pipeline wires the configured sources, the materializer, the state
+// store and the lake into tidemark's jobs: bootstrap, follow, publish, run.
+// It is the one visible place where components are built from config.
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/tidemark-dev/tidemark/internal/apply"
+	"github.com/tidemark-dev/tidemark/internal/config"
+	"github.com/tidemark-dev/tidemark/internal/event"
+	"github.com/tidemark-dev/tidemark/internal/state"
+)
+
+// Pipeline holds the open store and the components built from config.
+type Pipeline struct {
+	cfg    config.Config
+	base   string // the config file's folder: event file ids are relative to it
+	Store  *state.Store
+	mat    *apply.Materializer
+	mapper *event.Mapper
+	log    *slog.Logger
+	// Progress reports long work; nil reports nothing.
+	Progress Progress
+	// Now is the wall clock (ingestion and publish times).
+	Now func() time.Time
+}
+
+// Progress receives progress of long work.
+type Progress interface {
+	Start(label string, total int64, unit string)
+	Add(n int64)
+	Done()
+}
+
+// Open opens the state store and builds the components.
+func Open(cfg config.Config, base string, log *slog.Logger) (*Pipeline, error) {
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	mapper, err := event.NewMapper(cfg.Entities)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.StateDir), 0o755); err != nil {
+		return nil, fmt.Errorf("creating state folder: %w", err)
+	}
+	store, err := state.Open(cfg.StateDir, state.Options{})
+	if err != nil {
+		return nil, err
+	}
+	p := &Pipeline{cfg: cfg, base: base, Store: store, mapper: mapper, log: log, Now: time.Now}
+	ents := map[string]apply.Entity{}
+	for _, e := range cfg.Entities {
+		ae := apply.Entity{HashAttr: e.HashKey.Name, VersionAttr: e.Version}
+		if e.RangeKey != nil {
+			ae.RangeAttr = e.RangeKey.Name
+		}
+		ents[e.Name] = ae
+	}
+	p.mat = apply.New(store, ents, apply.Options{ClockSkew: cfg.ClockSkew, Now: func() time.Time { return p.Now() }})
+	return p, nil
+}
+
+// Close closes the store.
+func (p *Pipeline) Close() error { return p.Store.Close() }
+
+// Stats returns the materializer's counts so far.
+func (p *Pipeline) Stats() apply.Stats { return p.mat.Stats }
+
+func (p *Pipeline) progress() Progress {
+	if p.Progress == nil {
+		return nopProgress{}
+	}
+	return p.Progress
+}
+
+type nopProgress struct{}
+
+func (nopProgress) Start(string, int64, string) {}
+func (nopProgress) Add(int64)                   {}
+func (nopProgress) Done()                       {}
+
+// Summary is what a run did.
+type Summary struct {
+	Items           int64         `json:"items"`
+	EventsApplied   int64         `json:"events_applied"`
+	Reflected       int64         `json:"already_reflected_skipped"`
+	Duplicates      int64         `json:"duplicates_skipped"`
+	Stale           int64         `json:"stale_skipped"`
+	Unchanged       int64         `json:"unchanged"`
+	Orphans         int64         `json:"orphans"`
+	Inconsistencies int64         `json:"inconsistencies"`
+	DeadLetters     int64         `json:"dead_letters"`
+	FilesWritten    int           `json:"files_written"`
+	RowsPublished   int64         `json:"rows_published"`
+	Leftovers       int64         `json:"leftovers"`
+	Elapsed         time.Duration `json:"elapsed_ns"`
+}
+
+// Run bootstraps what is not bootstrapped yet, applies the events files,
+// and publishes what changed.
+func (p *Pipeline) Run(ctx context.Context) (Summary, error) {
+	start := time.Now()
+	var sum Summary
+	if err := p.Bootstrap(ctx); err != nil {
+		return sum, err
+	}
+	if err := p.Follow(ctx); err != nil {
+		return sum, err
+	}
+	pub, err := p.Publish(ctx)
+	if err != nil {
+		return sum, err
+	}
+	st := p.mat.Stats
+	sum = Summary{
+		Items: st.SnapshotRows, EventsApplied: st.EventsApplied, Reflected: st.Reflected,
+		Duplicates: st.Duplicates, Stale: st.Stale, Unchanged: st.Unchanged, Orphans: st.Orphans,
+		Inconsistencies: st.Inconsistencies, DeadLetters: st.DeadLetters,
+		FilesWritten: pub.Files, RowsPublished: pub.Rows, Leftovers: pub.Leftovers,
+		Elapsed: time.Since(start),
+	}
+	return sum, nil
+}
+
+// Config returns the configuration the pipeline was built from.
+func (p *Pipeline) Config() *config.Config { return &p.cfg }

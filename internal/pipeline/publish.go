@@ -1,0 +1,155 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/tidemark-dev/tidemark/internal/change"
+	"github.com/tidemark-dev/tidemark/internal/sink/lake"
+	"github.com/tidemark-dev/tidemark/internal/state"
+)
+
+// PublishResult counts what a publish wrote.
+type PublishResult struct {
+	Files     int
+	Rows      int64
+	Leftovers int64
+	Skipped   []string // entities with nothing new since their last publish today
+}
+
+type publishMark struct {
+	Generation uint64 `json:"generation"`
+	Date       string `json:"date"`
+}
+
+// Publish writes the current state and the history of every entity that
+// changed since its last publish (or was last published on another day).
+func (p *Pipeline) Publish(ctx context.Context) (PublishResult, error) {
+	var res PublishResult
+	now := p.Now().UTC()
+	for _, e := range p.cfg.Entities {
+		gen, err := p.Store.Generation(e.Name)
+		if err != nil {
+			return res, err
+		}
+		mark := publishMark{Generation: gen, Date: now.Format("20060102")}
+		if prev, ok, err := p.Store.Meta("pub/" + e.Name); err != nil {
+			return res, err
+		} else if ok {
+			var old publishMark
+			if json.Unmarshal(prev, &old) == nil && old == mark {
+				res.Skipped = append(res.Skipped, e.Name)
+				continue
+			}
+		}
+		kinds := []lake.Kind{lake.Current}
+		if p.cfg.Lake.PublishHistory() {
+			kinds = append(kinds, lake.History)
+		}
+		p.log.Info("phase publish", "entity", e.Name, "generation", gen)
+		for _, k := range kinds {
+			r, err := p.publishOne(ctx, e.Name, k, now)
+			if err != nil {
+				return res, err
+			}
+			res.Files += len(r.Files)
+			res.Rows += r.Rows
+			res.Leftovers += r.Leftovers
+			p.log.Info("published", "entity", e.Name, "table", k, "rows", r.Rows, "files", len(r.Files), "leftovers", r.Leftovers)
+		}
+		b, _ := json.Marshal(mark)
+		if err := p.Store.SetMeta("pub/"+e.Name, b); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+func (p *Pipeline) publishOne(ctx context.Context, entity string, kind lake.Kind, now time.Time) (lake.Result, error) {
+	opts := lake.Options{
+		Dir: p.cfg.Lake.Dir, Entity: entity, Kind: kind, Now: now,
+		RowGroupRows: p.cfg.Lake.RowGroupRows, FileRows: p.cfg.Lake.FileRows,
+	}
+	scan := p.currentRows(entity)
+	if kind == lake.History {
+		scan = p.historyRows(entity)
+	}
+	pr := p.progress()
+	pr.Start(fmt.Sprintf("publish %s %s", entity, kind), 0, "rows")
+	defer pr.Done()
+	r, err := lake.Publish(ctx, opts, scan)
+	if err != nil {
+		return r, fmt.Errorf("publishing %s %s: %w", entity, kind, err)
+	}
+	return r, nil
+}
+
+// currentRows scans the live records of an entity.
+func (p *Pipeline) currentRows(entity string) lake.Scanner {
+	return func(fn func(*lake.Row) error) error {
+		var row lake.Row
+		return p.Store.ScanRecords(entity, func(key []byte, r *state.Record) error {
+			if !r.Live {
+				return nil
+			}
+			if err := fillRow(&row, key, r); err != nil {
+				return err
+			}
+			return fn(&row)
+		})
+	}
+}
+
+// historyRows scans the history rows of an entity; each row's valid_to is
+// the next row's valid_from for the same key.
+func (p *Pipeline) historyRows(entity string) lake.Scanner {
+	return func(fn func(*lake.Row) error) error {
+		var prev *state.Record
+		var prevKey []byte
+		var row lake.Row
+		emit := func(validTo time.Time) error {
+			if err := fillRow(&row, prevKey, prev); err != nil {
+				return err
+			}
+			row.ValidFrom, row.ValidTo = prev.Changed, validTo
+			return fn(&row)
+		}
+		err := p.Store.ScanHistory(entity, func(key []byte, _ uint64, r *state.Record) error {
+			if prev != nil {
+				var to time.Time
+				if string(key) == string(prevKey) {
+					to = r.Changed
+				}
+				if err := emit(to); err != nil {
+					return err
+				}
+			}
+			prev, prevKey = r, append(prevKey[:0], key...)
+			return nil
+		})
+		if err != nil || prev == nil {
+			return err
+		}
+		return emit(time.Time{})
+	}
+}
+
+func fillRow(row *lake.Row, key []byte, r *state.Record) error {
+	k, err := change.ParseKeyBytes(key)
+	if err != nil {
+		return fmt.Errorf("stored key %x: %w", key, err)
+	}
+	*row = lake.Row{
+		Key: k.String(), Version: r.Version, Op: r.Op, EventID: r.EventID, EventType: r.EventType,
+		Source: r.Source, IngestedAt: r.IngestedAt, Image: r.Image,
+	}
+	if r.Op != "snapshot" {
+		row.EventTime = r.Changed
+	}
+	if !r.Live {
+		row.Image = nil
+	}
+	return nil
+}

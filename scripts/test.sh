@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs every test of tidemark. On a fresh machine it first installs the
+# test-only tools it needs from the npm registry (DuckDB's Node.js package,
+# the independent Parquet reader). Usage: scripts/test.sh [go test flags]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -d tools/duckdb/node_modules/@duckdb/node-api ]; then
+  echo "installing test tools (tools/duckdb: npm ci)" >&2
+  (cd tools/duckdb && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+go vet ./...
+go test -count=1 -timeout 40m "$@" ./...
