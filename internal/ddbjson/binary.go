@@ -16,7 +16,8 @@ var errShort = errors.New("binary value truncated")
 // AppendBinary appends the binary form of m.
 func AppendBinary(dst []byte, m Map) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(m)))
-	for _, k := range m.SortedKeys() {
+	var arr [48]string
+	for _, k := range m.appendSortedKeys(arr[:0]) {
 		dst = appendBytes(dst, k)
 		dst = appendBinaryValue(dst, m[k])
 	}
@@ -66,42 +67,63 @@ func appendBinaryValue(dst []byte, v Value) []byte {
 }
 
 // DecodeBinary decodes a map written by AppendBinary and returns the bytes
-// after it.
+// after it. The data is copied once into a string that every decoded string
+// shares, so decoding costs one allocation per map and list, not per string.
 func DecodeBinary(data []byte) (Map, []byte, error) {
-	d := binDecoder{data: data}
+	d := binDecoder{s: string(data)}
 	m := d.m(0)
 	if d.err != nil {
 		return nil, nil, fmt.Errorf("decoding stored item: %w", d.err)
 	}
-	return m, d.data, nil
+	return m, data[d.pos:], nil
 }
 
 type binDecoder struct {
-	data []byte
-	err  error
+	s   string
+	pos int
+	err error
 }
 
 func (d *binDecoder) uvarint() int {
 	if d.err != nil {
 		return 0
 	}
-	n, k := binary.Uvarint(d.data)
-	if k <= 0 || n > uint64(len(d.data)) {
+	var n uint64
+	var shift uint
+	for i := d.pos; i < len(d.s) && shift < 64; i++ {
+		b := d.s[i]
+		n |= uint64(b&0x7f) << shift
+		if b < 0x80 {
+			if n > uint64(len(d.s)) {
+				break
+			}
+			d.pos = i + 1
+			return int(n)
+		}
+		shift += 7
+	}
+	d.err = errShort
+	return 0
+}
+
+func (d *binDecoder) str() string {
+	n := d.uvarint()
+	if d.err != nil || n > len(d.s)-d.pos {
+		d.err = errShort
+		return ""
+	}
+	v := d.s[d.pos : d.pos+n]
+	d.pos += n
+	return v
+}
+
+func (d *binDecoder) byte() byte {
+	if d.err != nil || d.pos >= len(d.s) {
 		d.err = errShort
 		return 0
 	}
-	d.data = d.data[k:]
-	return int(n)
-}
-
-func (d *binDecoder) bytes() []byte {
-	n := d.uvarint()
-	if d.err != nil || n > len(d.data) {
-		d.err = errShort
-		return nil
-	}
-	b := d.data[:n:n]
-	d.data = d.data[n:]
+	b := d.s[d.pos]
+	d.pos++
 	return b
 }
 
@@ -109,36 +131,28 @@ func (d *binDecoder) m(depth int) Map {
 	n := d.uvarint()
 	m := make(Map, n)
 	for i := 0; i < n && d.err == nil; i++ {
-		k := string(d.bytes())
+		k := d.str()
 		m[k] = d.value(depth + 1)
 	}
 	return m
 }
 
 func (d *binDecoder) value(depth int) Value {
-	if d.err != nil || len(d.data) == 0 {
-		d.err = errShort
-		return Value{}
-	}
 	if depth > MaxDepth+1 {
 		d.err = errors.New("binary value nested too deep")
 		return Value{}
 	}
-	k := Kind(d.data[0])
-	d.data = d.data[1:]
+	k := Kind(d.byte())
+	if d.err != nil {
+		return Value{}
+	}
 	switch k {
 	case KindS, KindN:
-		return Value{Kind: k, Str: string(d.bytes())}
+		return Value{Kind: k, Str: d.str()}
 	case KindB:
-		return B(append([]byte(nil), d.bytes()...))
+		return B([]byte(d.str()))
 	case KindBOOL:
-		if len(d.data) == 0 {
-			d.err = errShort
-			return Value{}
-		}
-		b := d.data[0] == 1
-		d.data = d.data[1:]
-		return Bool(b)
+		return Bool(d.byte() == 1)
 	case KindNULL:
 		return Null()
 	case KindM:
@@ -154,14 +168,14 @@ func (d *binDecoder) value(depth int) Value {
 		n := d.uvarint()
 		ss := make([]string, 0, n)
 		for i := 0; i < n && d.err == nil; i++ {
-			ss = append(ss, string(d.bytes()))
+			ss = append(ss, d.str())
 		}
 		return Value{Kind: k, Strs: ss}
 	case KindBS:
 		n := d.uvarint()
 		bs := make([][]byte, 0, n)
 		for i := 0; i < n && d.err == nil; i++ {
-			bs = append(bs, append([]byte(nil), d.bytes()...))
+			bs = append(bs, []byte(d.str()))
 		}
 		return BS(bs...)
 	}

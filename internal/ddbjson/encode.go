@@ -9,7 +9,8 @@ import (
 // AppendMap appends m as DynamoDB JSON with keys in byte order.
 func AppendMap(dst []byte, m Map) []byte {
 	dst = append(dst, '{')
-	for i, k := range m.SortedKeys() {
+	var arr [48]string
+	for i, k := range m.appendSortedKeys(arr[:0]) {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
@@ -123,7 +124,8 @@ func AppendPlain(dst []byte, v Value) []byte {
 // AppendPlainMap appends m as a plain JSON object with keys in byte order.
 func AppendPlainMap(dst []byte, m Map) []byte {
 	dst = append(dst, '{')
-	for i, k := range m.SortedKeys() {
+	var arr [48]string
+	for i, k := range m.appendSortedKeys(arr[:0]) {
 		if i > 0 {
 			dst = append(dst, ',')
 		}

@@ -8,7 +8,7 @@ package ddbjson
 
 import (
 	"bytes"
-	"sort"
+	"slices"
 )
 
 // Kind is the DynamoDB type of a Value.
@@ -92,12 +92,17 @@ func (v Value) IsNull() bool { return v.Kind == KindNULL || v.Kind == KindInvali
 
 // SortedKeys returns the keys of m in byte order.
 func (m Map) SortedKeys() []string {
-	keys := make([]string, 0, len(m))
+	return m.appendSortedKeys(make([]string, 0, len(m)))
+}
+
+// appendSortedKeys appends the keys of m to buf in byte order; encoders
+// pass a stack array so that sorting allocates nothing.
+func (m Map) appendSortedKeys(buf []string) []string {
 	for k := range m {
-		keys = append(keys, k)
+		buf = append(buf, k)
 	}
-	sort.Strings(keys)
-	return keys
+	slices.Sort(buf)
+	return buf
 }
 
 // Clone returns a deep copy of m.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/sstable"
 )
 
 // Store is the state store. One writer at a time (the materializer) commits
@@ -43,6 +44,7 @@ func Open(dir string, o Options) (*Store, error) {
 	cache := pebble.NewCache(o.CacheBytes)
 	defer cache.Unref()
 	opts := &pebble.Options{
+		FormatMajorVersion:          pebble.FormatNewest,
 		Cache:                       cache,
 		MemTableSize:                32 << 20,
 		MemTableStopWritesThreshold: 4,
@@ -52,6 +54,8 @@ func Open(dir string, o Options) (*Store, error) {
 	for i := range opts.Levels {
 		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 		opts.Levels[i].FilterType = pebble.TableFilter
+		// MinLZ compresses about as well as snappy at a fraction of its cost.
+		opts.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.MinLZCompression }
 	}
 	opts.Logger = quietLogger{}
 	db, err := pebble.Open(dir, opts)

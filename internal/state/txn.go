@@ -14,6 +14,9 @@ type Txn struct {
 	s         *Store
 	b         *pebble.Batch
 	recs      map[string]*Record // entity 0 key -> record written in this txn
+	// encoded holds the stored form of a record AppendHistory already
+	// encoded, so that Commit writes the same bytes without encoding again.
+	encoded map[*Record][]byte
 	events    map[string]struct{}
 	positions map[string]int64
 	gens      map[string]uint64
@@ -29,6 +32,7 @@ func (s *Store) Begin() *Txn {
 		s:         s,
 		b:         s.db.NewBatch(),
 		recs:      map[string]*Record{},
+		encoded:   map[*Record][]byte{},
 		events:    map[string]struct{}{},
 		positions: map[string]int64{},
 		gens:      map[string]uint64{},
@@ -42,7 +46,7 @@ func (s *Store) Begin() *Txn {
 func txnKey(entity string, key []byte) string { return entity + "\x00" + string(key) }
 
 // Get returns the record of a key as this transaction sees it, or nil. The
-// caller may modify the returned record and must then Put it.
+// returned record must not be modified: Put a new one instead.
 func (t *Txn) Get(entity string, key []byte) (*Record, error) {
 	if r, ok := t.recs[txnKey(entity, key)]; ok {
 		return r, nil
@@ -61,11 +65,13 @@ func (t *Txn) Put(entity string, key []byte, r *Record) {
 }
 
 // AppendHistory writes a history row with the state r (now) and counts a
-// change of the entity.
+// change of the entity. r must not change afterwards: Commit stores the same
+// encoding as the key's record when r is Put.
 func (t *Txn) AppendHistory(entity string, key []byte, r *Record) error {
-	t.buf = appendRecord(t.buf[:0], r)
+	enc := appendRecord(nil, r)
+	t.encoded[r] = enc
 	t.gens[entity]++
-	return t.b.Set(historyKey(entity, key, r.Seq), t.buf, nil)
+	return t.b.Set(historyKey(entity, key, r.Seq), enc, nil)
 }
 
 // Touch counts a change of an entity's state that adds no history row (so
@@ -131,8 +137,12 @@ func (t *Txn) Len() int { return len(t.recs) + len(t.events) + len(t.positions) 
 // Commit writes everything durably (fsync) and ends the transaction.
 func (t *Txn) Commit() error {
 	for k, r := range t.recs {
-		t.buf = appendRecord(t.buf[:0], r)
-		if err := t.b.Set(append([]byte{pRecord, 0}, k...), t.buf, nil); err != nil {
+		enc, ok := t.encoded[r]
+		if !ok {
+			t.buf = appendRecord(t.buf[:0], r)
+			enc = t.buf
+		}
+		if err := t.b.Set(append([]byte{pRecord, 0}, k...), enc, nil); err != nil {
 			return err
 		}
 	}
