@@ -197,14 +197,16 @@ func (s *Store) scan(p []byte, fn func(k, v []byte) error) error {
 }
 
 // ScanRecords calls fn for every record of an entity (tombstones included),
-// in key order. key and r must not be kept after fn returns... key is reused.
+// in key order. fn must not keep key after it returns.
 func (s *Store) ScanRecords(entity string, fn func(key []byte, r *Record) error) error {
 	p := prefix(pRecord, entity)
-	return s.scan(p, func(k, v []byte) error {
+	return s.scanDecoded(p, func(k, v []byte) (*Record, error) {
 		r, err := decodeRecord(v)
 		if err != nil {
-			return fmt.Errorf("record %x: %w", k, err)
+			return nil, fmt.Errorf("record %x: %w", k, err)
 		}
+		return r, nil
+	}, func(k []byte, r *Record) error {
 		return fn(k[len(p):], r)
 	})
 }
@@ -213,14 +215,16 @@ func (s *Store) ScanRecords(entity string, fn func(key []byte, r *Record) error)
 // each key's rows in the order they were applied.
 func (s *Store) ScanHistory(entity string, fn func(key []byte, seq uint64, r *Record) error) error {
 	p := prefix(pHistory, entity)
-	return s.scan(p, func(k, v []byte) error {
+	return s.scanDecoded(p, func(k, v []byte) (*Record, error) {
+		r, err := decodeRecord(v)
+		if err != nil {
+			return nil, fmt.Errorf("history %x: %w", k, err)
+		}
+		return r, nil
+	}, func(k []byte, r *Record) error {
 		key, seq, ok := splitHistoryKey(k, len(p))
 		if !ok {
 			return fmt.Errorf("state store: bad history key %x", k)
-		}
-		r, err := decodeRecord(v)
-		if err != nil {
-			return fmt.Errorf("history %x: %w", k, err)
 		}
 		return fn(key, seq, r)
 	})

@@ -1,0 +1,108 @@
+package state
+
+import (
+	"runtime"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Decoding stored records costs far more than reading them, so long scans
+// decode in parallel: one goroutine reads batches of raw pairs in key order,
+// workers decode them, and the caller receives them in key order.
+
+const scanBatch = 256
+
+type rawPair struct{ k, v []byte }
+
+type scanJob struct {
+	pairs []rawPair
+	recs  []*Record
+	err   error
+	done  chan struct{}
+}
+
+// scanDecoded calls fn for every pair under prefix p, in key order, with the
+// record decode(k, v) returned. It stops at the first error.
+func (s *Store) scanDecoded(p []byte, decode func(k, v []byte) (*Record, error), fn func(k []byte, r *Record) error) error {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
+	if err != nil {
+		return err
+	}
+	workers := max(runtime.GOMAXPROCS(0), 1)
+	ordered := make(chan *scanJob, 2*workers)
+	work := make(chan *scanJob, 2*workers)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range work {
+				j.recs = make([]*Record, len(j.pairs))
+				for i, pr := range j.pairs {
+					if j.recs[i], j.err = decode(pr.k, pr.v); j.err != nil {
+						break
+					}
+				}
+				close(j.done)
+			}
+		}()
+	}
+	var iterErr error
+	go func() { // the reader
+		defer close(ordered)
+		defer close(work)
+		j := &scanJob{done: make(chan struct{})}
+		send := func() bool {
+			select {
+			case ordered <- j:
+			case <-stop:
+				return false
+			}
+			select {
+			case work <- j:
+			case <-stop:
+				return false
+			}
+			j = &scanJob{done: make(chan struct{})}
+			return true
+		}
+		for ok := it.First(); ok; ok = it.Next() {
+			j.pairs = append(j.pairs, rawPair{append([]byte(nil), it.Key()...), append([]byte(nil), it.Value()...)})
+			if len(j.pairs) == scanBatch && !send() {
+				return
+			}
+		}
+		iterErr = it.Error()
+		if len(j.pairs) > 0 {
+			send()
+		}
+	}()
+	var ferr error
+	for j := range ordered {
+		<-j.done
+		if ferr == nil && j.err != nil {
+			ferr = j.err
+		}
+		for i := 0; ferr == nil && i < len(j.pairs); i++ {
+			ferr = fn(j.pairs[i].k, j.recs[i])
+		}
+		if ferr != nil {
+			break
+		}
+	}
+	close(stop)
+	for j := range ordered { // drain so the reader can finish
+		<-j.done
+	}
+	wg.Wait()
+	cerr := it.Close()
+	switch {
+	case ferr != nil:
+		return ferr
+	case iterErr != nil:
+		return iterErr
+	}
+	return cerr
+}
