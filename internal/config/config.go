@@ -98,7 +98,7 @@ func DefaultConfig() Config {
 		Lake:            Lake{Dir: "lake", RowGroupRows: 100_000, FileRows: 1_000_000},
 		ClockSkew:       2 * time.Second,
 		MaxMessageBytes: 256 << 10,
-		BatchSize:       2000,
+		BatchSize:       1000,
 		Workers:         2,
 	}
 }

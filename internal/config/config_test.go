@@ -83,7 +83,7 @@ func TestDefaultConfig(t *testing.T) {
 		Lake:            Lake{Dir: "lake", RowGroupRows: 100_000, FileRows: 1_000_000},
 		ClockSkew:       2 * time.Second,
 		MaxMessageBytes: 262144,
-		BatchSize:       2000,
+		BatchSize:       1000,
 		Workers:         2,
 	}
 	if !reflect.DeepEqual(d, want) {
@@ -136,7 +136,7 @@ func TestParseConfigOverridesOnlyWhatItSets(t *testing.T) {
 		t.Errorf("workers %d, lake.dir %q", cfg.Workers, cfg.Lake.Dir)
 	}
 	// lake.dir was set, the other lake fields keep their defaults.
-	if cfg.Lake.RowGroupRows != 100_000 || cfg.Lake.FileRows != 1_000_000 || cfg.BatchSize != 2000 {
+	if cfg.Lake.RowGroupRows != 100_000 || cfg.Lake.FileRows != 1_000_000 || cfg.BatchSize != 1000 {
 		t.Errorf("defaults lost: %+v", cfg)
 	}
 }

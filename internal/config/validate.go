@@ -45,7 +45,7 @@ func (c *Config) Validate() error {
 		bad("max_message_bytes", "must be positive; 262144 (256 KiB) is the most SNS and SQS carry")
 	}
 	if c.BatchSize <= 0 {
-		bad("batch_size", "must be positive, e.g. 2000")
+		bad("batch_size", "must be positive, e.g. 1000")
 	}
 	if c.Workers <= 0 {
 		bad("workers", "must be positive, e.g. the number of cores")

@@ -74,7 +74,7 @@ func TestValidateErrors(t *testing.T) {
 		{"file rows below row group", func(c *Config) { c.Lake.FileRows = 49999 }, "lake.file_rows", "must be at least lake.row_group_rows (50000)"},
 		{"clock skew negative", func(c *Config) { c.ClockSkew = -time.Second }, "clock_skew", "set a duration such as 2s"},
 		{"max message bytes zero", func(c *Config) { c.MaxMessageBytes = 0 }, "max_message_bytes", "262144 (256 KiB)"},
-		{"batch size negative", func(c *Config) { c.BatchSize = -1 }, "batch_size", "must be positive, e.g. 2000"},
+		{"batch size negative", func(c *Config) { c.BatchSize = -1 }, "batch_size", "must be positive, e.g. 1000"},
 		{"workers zero", func(c *Config) { c.Workers = 0 }, "workers", "must be positive"},
 		{"no entities", func(c *Config) { c.Entities = nil; c.Sources = Sources{} }, "entities", "map at least one table"},
 		{"entity name empty", func(c *Config) { c.Entities[0].Name = ""; c.Sources.Exports = nil }, "entities[0].name", "name the entity, e.g. tenure"},

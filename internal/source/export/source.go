@@ -79,6 +79,9 @@ func lastElem(p string) string {
 
 // Next returns the next row.
 func (s *Source) Next(ctx context.Context) (change.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return change.Record{}, err
+	}
 	s.once.Do(func() { s.start(ctx) })
 	for len(s.cur) == 0 {
 		if s.err != nil {
@@ -121,8 +124,10 @@ type job struct {
 }
 
 func (s *Source) start(ctx context.Context) {
-	s.ctx, s.cancel = context.WithCancel(ctx)
-	s.out = make(chan chunk, 2*s.workers)
+	// The readers live until Close or an error, not as long as the context
+	// of the first Next: a Next that returns ctx.Err() must lose no row.
+	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	s.out = make(chan chunk, s.workers)
 	jobs, err := s.plan()
 	if err == nil {
 		err = s.checkAll(jobs)
@@ -222,7 +227,7 @@ func (s *Source) send(c chunk) bool {
 	}
 }
 
-const chunkRows = 256
+const chunkRows = 64
 
 func (s *Source) readFile(j job) error {
 	p := s.m.Path(j.f)
@@ -243,6 +248,10 @@ func (s *Source) readFile(j job) error {
 	var read int64
 	for {
 		b, err := readLine(br)
+		if err != nil && err != io.EOF {
+			// A damaged gzip stream: its error, not that of the partial line.
+			return fmt.Errorf("reading export data file %s after line %d: %w", p, line, err)
+		}
 		if len(b) > 0 {
 			line++
 			read += int64(len(b))
@@ -263,9 +272,6 @@ func (s *Source) readFile(j job) error {
 		}
 		if err == io.EOF {
 			break
-		}
-		if err != nil {
-			return fmt.Errorf("reading export data file %s after line %d: %w", p, line, err)
 		}
 	}
 	if line != j.f.ItemCount {
@@ -294,8 +300,11 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 			b = long
 		}
 		line := bytes.TrimRight(b, "\r\n")
-		if len(bytes.TrimSpace(line)) == 0 && err == nil {
-			continue
+		if len(bytes.TrimSpace(line)) == 0 {
+			if err == nil {
+				continue
+			}
+			return nil, err // a blank last line without a newline
 		}
 		return line, err
 	}
