@@ -19,7 +19,7 @@ func cmdDLQ(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := newFlags("dlq list", stderr)
 	cfgPath := fs.String("config", "", "path of the tidemark YAML config")
 	asJSON := fs.Bool("json", false, "one JSON object per dead letter, with the raw bytes in base64")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	p, err := openPipeline(*cfgPath, stderr, false)

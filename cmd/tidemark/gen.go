@@ -24,7 +24,7 @@ func cmdGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	bad := fs.Int("bad-lines", 0, "bad lines mixed into the events file")
 	truth := fs.Bool("truth", true, "also write truth.jsonl, expected.jsonl and inconsistencies.jsonl")
 	exportTime := fs.String("export-time", "2026-11-01T02:00:00Z", "the snapshot's as-of time (RFC 3339)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *out == "" {

@@ -37,6 +37,9 @@ func main() {
 // errUsage marks errors whose hint is the command's usage.
 var errUsage = errors.New("usage")
 
+// errFlags marks a bad flag, already reported by the flag package.
+var errFlags = fmt.Errorf("%w: bad flag", errUsage)
+
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stderr, usage)
@@ -66,6 +69,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case errors.Is(err, flag.ErrHelp):
 		return 0
+	case errors.Is(err, errFlags):
+		return 2 // the flag package has printed the error and the flags
 	case errors.Is(err, errUsage):
 		fmt.Fprintf(stderr, "error: %v\n", err)
 		return 2
@@ -107,6 +112,19 @@ func openPipeline(path string, stderr io.Writer, verbose bool) (*pipeline.Pipeli
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	return pipeline.Open(cfg, filepath.Dir(path), log)
+}
+
+// parseFlags parses a command's flags; -h is flag.ErrHelp, any other problem
+// errFlags (exit 2), and arguments left over where the command takes none
+// are an error too.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errFlags
+	}
+	return nil
 }
 
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {

@@ -18,8 +18,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	verbose := fs.Bool("v", false, "log each step")
 	noProgress := fs.Bool("no-progress", false, "no progress bars even on a terminal")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (pprof) to this file")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: run takes no arguments, got %q (flags go before them?)", errUsage, fs.Args())
 	}
 	if *cpuProfile != "" {
 		stop, err := startCPUProfile(*cpuProfile)

@@ -29,7 +29,7 @@ func cmdShow(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlags("show", stderr)
 	cfgPath := fs.String("config", "", "path of the tidemark YAML config")
 	history := fs.Bool("history", false, "also print every history row of the entity")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {

@@ -163,6 +163,9 @@ func (m *Materializer) commit(txn *state.Txn, c *change.Change, key []byte, prev
 	} else {
 		rec.Seq = 1
 	}
+	if c.Origin != change.OriginSnapshot {
+		rec.EventTime = c.EventTime
+	}
 	rec.Op = c.Label()
 	rec.EventID = c.EventID
 	rec.EventType = c.EventType

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"time"
@@ -171,6 +172,9 @@ func expandValues(raw []byte) ([]byte, error) {
 	}
 	if doc.Kind == 0 {
 		return raw, nil // empty document
+	}
+	if err := errors.Join(unknownKeys(&doc, reflect.TypeOf(Config{}), "")...); err != nil {
+		return nil, err
 	}
 	var errs []error
 	var walk func(n *yaml.Node)

@@ -228,14 +228,14 @@ func TestParseConfigEnvUnset(t *testing.T) {
 
 func TestParseConfigUnknownKeys(t *testing.T) {
 	tests := []struct {
-		name, yaml, key string
+		name, yaml, key, known string
 	}{
-		{"top level", "statedir: x\n" + minimalEntity, "statedir"},
-		{"lake", "lake: {directory: x}\n" + minimalEntity, "directory"},
-		{"entity", minimalEntity + "    tabel: x\n", "tabel"},
-		{"hash key", strings.Replace(minimalEntity, "{name: id}", "{name: id, kind: S}", 1), "kind"},
-		{"sources", minimalEntity + "sources: {kafka: []}\n", "kafka"},
-		{"export source", minimalEntity + "sources: {exports: [{entity: tenure, path: x, bucket: y}]}\n", "bucket"},
+		{"top level", "statedir: x\n" + minimalEntity, "statedir", "state_dir"},
+		{"lake", "lake: {directory: x}\n" + minimalEntity, "lake.directory", "dir, file_rows"},
+		{"entity", minimalEntity + "    tabel: x\n", "entities[0].tabel", "table"},
+		{"hash key", strings.Replace(minimalEntity, "{name: id}", "{name: id, kind: S}", 1), "entities[0].hash_key.kind", "type"},
+		{"sources", minimalEntity + "sources: {kafka: []}\n", "sources.kafka", "events, exports"},
+		{"export source", minimalEntity + "sources: {exports: [{entity: tenure, path: x, bucket: y}]}\n", "sources.exports[0].bucket", "entity, path"},
 	}
 	for _, tt := range tests {
 		_, err := ParseConfig(strings.NewReader(tt.yaml))
@@ -243,9 +243,9 @@ func TestParseConfigUnknownKeys(t *testing.T) {
 			t.Errorf("%s: no error for unknown key %q", tt.name, tt.key)
 			continue
 		}
-		want := "field " + tt.key + " not found"
-		if !strings.Contains(err.Error(), want) || !strings.HasPrefix(err.Error(), "parsing config: ") {
-			t.Errorf("%s: error = %q, want it to contain %q", tt.name, err, want)
+		want := tt.key + ": unknown key"
+		if !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), tt.known) {
+			t.Errorf("%s: error = %q, want %q and the known keys (%s)", tt.name, err, want, tt.known)
 		}
 	}
 }

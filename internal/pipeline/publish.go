@@ -143,10 +143,7 @@ func fillRow(row *lake.Row, key []byte, r *state.Record) error {
 	}
 	*row = lake.Row{
 		Key: k.String(), Version: r.Version, Op: r.Op, EventID: r.EventID, EventType: r.EventType,
-		Source: r.Source, IngestedAt: r.IngestedAt, Image: r.Image,
-	}
-	if r.Op != "snapshot" {
-		row.EventTime = r.Changed
+		Source: r.Source, IngestedAt: r.IngestedAt, Image: r.Image, EventTime: r.EventTime,
 	}
 	if !r.Live {
 		row.Image = nil

@@ -25,8 +25,12 @@ type Record struct {
 	// when no snapshot row ever set it).
 	AsOf time.Time
 	// Changed is the source time of the last change applied: the event time,
-	// or the as-of time of a snapshot row.
+	// or the as-of time of a snapshot row. It never goes back, so history
+	// rows chain (valid_from) even when an event arrives late.
 	Changed time.Time
+	// EventTime is the last applied event's own time (zero for snapshot
+	// rows), the _event_time column.
+	EventTime time.Time
 	// Seq numbers the history rows of this key; it is the last row's number.
 	Seq uint64
 	// The last applied change, for the metadata columns.
@@ -50,6 +54,7 @@ func appendRecord(dst []byte, r *Record) []byte {
 	dst = appendTime(dst, r.AsOf)
 	dst = appendTime(dst, r.Changed)
 	dst = appendTime(dst, r.IngestedAt)
+	dst = appendTime(dst, r.EventTime)
 	for _, s := range []string{r.Version, r.Op, r.EventID, r.EventType, r.Source} {
 		dst = binary.AppendUvarint(dst, uint64(len(s)))
 		dst = append(dst, s...)
@@ -80,7 +85,7 @@ func decodeRecord(b []byte) (*Record, error) {
 	if r.Seq, b, ok = uvarint(b); !ok {
 		return nil, errRecord
 	}
-	for _, t := range []*time.Time{&r.AsOf, &r.Changed, &r.IngestedAt} {
+	for _, t := range []*time.Time{&r.AsOf, &r.Changed, &r.IngestedAt, &r.EventTime} {
 		n, k := binary.Varint(b)
 		if k <= 0 {
 			return nil, errRecord

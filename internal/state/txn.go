@@ -11,12 +11,12 @@ import (
 // Txn gathers the writes of a group of changes and commits them in one
 // durable batch. Reads through a Txn see its own uncommitted writes.
 type Txn struct {
-	s         *Store
-	b         *pebble.Batch
-	recs      map[string]*Record // entity 0 key -> record written in this txn
+	s    *Store
+	b    *pebble.Batch
+	recs map[string]*Record // entity 0 key -> record written in this txn
 	// encoded holds the stored form of a record AppendHistory already
 	// encoded, so that Commit writes the same bytes without encoding again.
-	encoded map[*Record][]byte
+	encoded   map[*Record][]byte
 	events    map[string]struct{}
 	positions map[string]int64
 	gens      map[string]uint64
