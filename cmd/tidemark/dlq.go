@@ -22,7 +22,7 @@ func cmdDLQ(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
-	p, err := openPipeline(*cfgPath, stderr, false)
+	p, err := openPipeline(*cfgPath, stderr, false, true)
 	if err != nil {
 		return err
 	}

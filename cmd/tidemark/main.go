@@ -97,14 +97,20 @@ func signalContext() (context.Context, func()) {
 	return ctx, func() { signal.Stop(ch); cancel() }
 }
 
-// openPipeline loads the config and opens the pipeline.
-func openPipeline(path string, stderr io.Writer, verbose bool) (*pipeline.Pipeline, error) {
+// openPipeline loads the config and opens the pipeline. Commands that only
+// read (existing) refuse to create an empty state store.
+func openPipeline(path string, stderr io.Writer, verbose, existing bool) (*pipeline.Pipeline, error) {
 	if path == "" {
 		return nil, fmt.Errorf("%w: --config is required (e.g. --config examples/tenure/tidemark.yaml)", errUsage)
 	}
 	cfg, err := config.Load(path)
 	if err != nil {
 		return nil, err
+	}
+	if existing {
+		if _, err := os.Stat(cfg.StateDir); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("no state store at %s (state_dir of %s): run 'tidemark run --config %s' first", cfg.StateDir, path, path)
+		}
 	}
 	level := slog.LevelWarn
 	if verbose {

@@ -31,7 +31,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		defer stop()
 	}
-	p, err := openPipeline(*cfgPath, stderr, *verbose)
+	p, err := openPipeline(*cfgPath, stderr, *verbose, false)
 	if err != nil {
 		return err
 	}
