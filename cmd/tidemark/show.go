@@ -33,7 +33,7 @@ func cmdShow(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if fs.NArg() != 2 {
-		return fmt.Errorf("%w: want ENTITY KEY (a hash key, or HASH|RANGE), e.g. tidemark show --config c.yaml tenure 6f1c...", errUsage)
+		return fmt.Errorf("%w: want ENTITY KEY (a hash key, or HASH|RANGE), e.g. tidemark show --config c.yaml tenure <id>", errUsage)
 	}
 	p, err := openPipeline(*cfgPath, stderr, false, true)
 	if err != nil {

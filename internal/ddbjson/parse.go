@@ -295,12 +295,6 @@ func (p *parser) array(fn func() error) error {
 	}
 }
 
-// skipValue consumes any JSON value.
-func (p *parser) skipValue() error {
-	_, err := p.parsePlain()
-	return err
-}
-
 // parsePlain reads any JSON value as an attribute value: objects become M,
 // arrays L, numbers N (exact), strings S, booleans BOOL and null NULL.
 func (p *parser) parsePlain() (Value, error) {

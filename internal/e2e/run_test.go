@@ -54,11 +54,7 @@ func readJSONL2(t *testing.T, path string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []string
-	for _, l := range splitLines(b) {
-		out = append(out, l)
-	}
-	return out
+	return splitLines(b)
 }
 
 func splitLines(b []byte) []string {

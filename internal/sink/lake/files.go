@@ -40,7 +40,7 @@ type partWriter struct {
 	dir      string
 	fileRows int
 	opts     []parquet.WriterOption
-	w        *parquet.Writer
+	w        *parquet.GenericWriter[any]
 	f        *os.File
 	rows     int      // rows in the current file
 	temps    []string // temp files, in part order
@@ -92,7 +92,7 @@ func (p *partWriter) next() error {
 	}
 	p.f, p.rows = f, 0
 	p.temps = append(p.temps, f.Name())
-	p.w = parquet.NewWriter(f, p.opts...)
+	p.w = parquet.NewGenericWriter[any](f, p.opts...)
 	return nil
 }
 

@@ -240,12 +240,6 @@ func (s *numStat) columnType() numType {
 	return numType{typ: typeDecimal, scale: s.scale, precision: decimalPrecision}
 }
 
-// isInteger reports whether the value has no non-zero fractional digit.
-func (n number) isInteger() bool {
-	_, _, ok := n.scaled(0)
-	return ok
-}
-
 // parseInt64 parses a plain integer ("-42") that fits int64. Unlike
 // strconv.ParseInt it allocates no error for the common non-integer case.
 func parseInt64(s string) (int64, bool) {

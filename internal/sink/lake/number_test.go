@@ -143,3 +143,9 @@ func TestNumberValue(t *testing.T) {
 		t.Errorf("decimal(38,2) -1.5 bytes %x", b)
 	}
 }
+
+// isInteger reports whether the value has no non-zero fractional digit.
+func (n number) isInteger() bool {
+	_, _, ok := n.scaled(0)
+	return ok
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -162,15 +161,6 @@ func publish(t testing.TB, kind Kind, rows []Row) (Result, string) {
 	return res, dir
 }
 
-// partFiles lists the part files of a partition folder.
-func partFiles(t testing.TB, dir string) []string {
-	t.Helper()
-	m, err := filepath.Glob(filepath.Join(dir, "part-*.parquet"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
 
 // allFiles lists every file name in dir.
 func allFiles(t testing.TB, dir string) []string {
