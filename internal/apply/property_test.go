@@ -219,7 +219,7 @@ func (m *model) stream(snap map[string]ddbjson.Map, overlap time.Duration, dupRa
 	return rows, events
 }
 
-func openStore(t *testing.T, dir string) *state.Store {
+func openStore(t testing.TB, dir string) *state.Store {
 	t.Helper()
 	s, err := state.Open(dir, state.Options{CacheBytes: 8 << 20})
 	if err != nil {
