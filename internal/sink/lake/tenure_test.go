@@ -161,7 +161,6 @@ func publish(t testing.TB, kind Kind, rows []Row) (Result, string) {
 	return res, dir
 }
 
-
 // allFiles lists every file name in dir.
 func allFiles(t testing.TB, dir string) []string {
 	t.Helper()
