@@ -58,14 +58,18 @@ func (b *bar) draw() {
 	if el > 0 {
 		rate = float64(b.n) / el
 	}
+	n, total, unit := float64(b.n), float64(b.total), b.unit
+	if unit == "bytes" {
+		n, total, rate, unit = n/(1<<20), total/(1<<20), rate/(1<<20), "MiB"
+	}
 	if b.total > 0 {
 		const width = 30
-		done := int(float64(width) * float64(b.n) / float64(b.total))
+		done := int(float64(width) * n / total)
 		done = min(max(done, 0), width)
-		fmt.Fprintf(b.w, "\r\033[K%s [%-*s] %d/%d %s %.0f/s", b.label, width, bar30[:done], b.n, b.total, b.unit, rate)
+		fmt.Fprintf(b.w, "\r\033[K%s [%-*s] %.0f/%.0f %s %.0f/s", b.label, width, bar30[:done], n, total, unit, rate)
 		return
 	}
-	fmt.Fprintf(b.w, "\r\033[K%s %d %s %.0f/s", b.label, b.n, b.unit, rate)
+	fmt.Fprintf(b.w, "\r\033[K%s %.0f %s %.0f/s", b.label, n, unit, rate)
 }
 
 const bar30 = "=============================="

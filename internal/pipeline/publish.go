@@ -76,14 +76,36 @@ func (p *Pipeline) publishOne(ctx context.Context, entity string, kind lake.Kind
 	if kind == lake.History {
 		scan = p.historyRows(entity)
 	}
-	pr := p.progress()
-	pr.Start(fmt.Sprintf("publish %s %s", entity, kind), 0, "rows")
-	defer pr.Done()
-	r, err := lake.Publish(ctx, opts, scan)
+	r, err := lake.Publish(ctx, opts, p.withProgress(fmt.Sprintf("publish %s %s", entity, kind), scan))
 	if err != nil {
 		return r, fmt.Errorf("publishing %s %s: %w", entity, kind, err)
 	}
 	return r, nil
+}
+
+// withProgress reports the rows of each pass of a publish: the first pass
+// infers the schema, the second writes (its total is known by then).
+func (p *Pipeline) withProgress(label string, scan lake.Scanner) lake.Scanner {
+	passes := []string{"schema", "write"}
+	var total int64
+	pass := 0
+	return func(fn func(*lake.Row) error) error {
+		pr := p.progress()
+		name := passes[min(pass, len(passes)-1)]
+		pass++
+		pr.Start(label+" ("+name+")", total, "rows")
+		defer pr.Done()
+		var n int64
+		err := scan(func(r *lake.Row) error {
+			if n++; n%1024 == 0 {
+				pr.Add(1024)
+			}
+			return fn(r)
+		})
+		pr.Add(n % 1024)
+		total = n
+		return err
+	}
 }
 
 // currentRows scans the live records of an entity.
