@@ -63,6 +63,7 @@ func (s *Store) scanDecoded(p []byte, decode func(k, v []byte) (*Record, error),
 			select {
 			case work <- j:
 			case <-stop:
+				close(j.done) // never decoded: the caller only drains it
 				return false
 			}
 			j = &scanJob{done: make(chan struct{})}

@@ -114,8 +114,11 @@ func (s *Source) Next(ctx context.Context) (change.Record, error) {
 
 func (s *Source) decode(line rawLine, at, next change.Position) change.Record {
 	if line.size > len(line.data) || (s.maxBytes > 0 && line.size > s.maxBytes) {
-		return change.Record{Next: next, Dead: &change.DeadLetter{Pos: at, Raw: line.data,
-			Reason: fmt.Sprintf("message of %d bytes is over the limit of %d (max_message_bytes)", line.size, s.maxBytes)}}
+		reason := fmt.Sprintf("message of %d bytes is over the limit of %d (max_message_bytes)", line.size, s.maxBytes)
+		if s.maxBytes <= 0 || line.size <= s.maxBytes {
+			reason = fmt.Sprintf("message of %d bytes is over the limit of %d bytes a line may have", line.size, hardLimit)
+		}
+		return change.Record{Next: next, Dead: &change.DeadLetter{Pos: at, Raw: line.data, Reason: reason}}
 	}
 	env, err := event.Decode(line.data, s.maxBytes)
 	if err == nil {
@@ -179,19 +182,28 @@ func readLine(br *bufio.Reader) (rawLine, int64, error) {
 		return rawLine{data: append([]byte(nil), data...), size: len(data)}, n, err
 	}
 	long := append([]byte(nil), b...)
+	var last [2]byte // the line's last two bytes, for its ending
+	track := func(c []byte) {
+		for _, x := range c[max(0, len(c)-2):] {
+			last[0], last[1] = last[1], x
+		}
+	}
+	track(b)
 	for errors.Is(err, bufio.ErrBufferFull) {
 		b, err = br.ReadSlice('\n')
 		n += int64(len(b))
+		track(b)
 		if len(long) < hardLimit {
 			long = append(long, b[:min(len(b), hardLimit-len(long))]...)
 		}
 	}
 	size := int(n)
-	if len(b) > 0 && b[len(b)-1] == '\n' {
+	if last[1] == '\n' {
 		size--
-		if len(long) == size+1 {
-			long = long[:size]
-		}
+		last[1] = last[0]
 	}
-	return rawLine{data: long, size: size}, n, err
+	if last[1] == '\r' {
+		size--
+	}
+	return rawLine{data: long[:min(len(long), size)], size: size}, n, err
 }
