@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/tidemark-dev/tidemark/internal/change"
 	"github.com/tidemark-dev/tidemark/internal/config"
 
 	"github.com/tidemark-dev/tidemark/internal/source/export"
@@ -76,11 +77,13 @@ func (p *Pipeline) Follow(ctx context.Context) error {
 				total += fi.Size() - off
 			}
 		}
-		s := filesrc.NewSource(files, p.mapper, p.cfg.MaxMessageBytes, p.Store.Position)
+		fs := filesrc.NewSource(files, p.mapper, p.cfg.MaxMessageBytes, p.Store.Position)
 		p.log.Info("phase follow", "path", src.Path, "files", len(files), "bytes_left", total)
 		pr := p.progress()
 		pr.Start("events "+src.Path, total, "bytes")
-		s.Progress = pr.Add
+		fs.Progress = pr.Add
+		// Decoding runs a chunk ahead on another core.
+		s := change.ReadAhead(fs, 64)
 		err = p.mat.Consume(ctx, s, p.cfg.BatchSize, nil)
 		pr.Done()
 		s.Close()

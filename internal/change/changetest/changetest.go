@@ -20,6 +20,7 @@ import (
 	"maps"
 	"runtime"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,12 +36,18 @@ type PositionFunc = func(source string) (int64, bool, error)
 type Opener func(t testing.TB, pos PositionFunc) change.Source
 
 // Positions is a fake position store: the last committed Next offset per
-// source id.
+// source id. Like the real store it may be read by a source's goroutines
+// while the consumer commits.
 type Positions map[string]int64
+
+// positionsMu guards every Positions map.
+var positionsMu sync.Mutex
 
 // Func returns the PositionFunc that reads p.
 func (p Positions) Func() PositionFunc {
 	return func(source string) (int64, bool, error) {
+		positionsMu.Lock()
+		defer positionsMu.Unlock()
 		off, ok := p[source]
 		return off, ok, nil
 	}
@@ -49,7 +56,9 @@ func (p Positions) Func() PositionFunc {
 // Commit records rec's Next position, as committing its batch would.
 func (p Positions) Commit(rec change.Record) {
 	if rec.Next.Source != "" {
+		positionsMu.Lock()
 		p[rec.Next.Source] = rec.Next.Offset
+		positionsMu.Unlock()
 	}
 }
 

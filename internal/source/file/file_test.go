@@ -58,6 +58,11 @@ func TestConformance(t *testing.T) {
 			return file.NewSource(files, mapper, maxBytes, pos)
 		}, 8)
 	})
+	t.Run("read ahead", func(t *testing.T) {
+		changetest.Run(t, func(t testing.TB, pos changetest.PositionFunc) change.Source {
+			return change.ReadAhead(file.NewSource(files, mapper, maxBytes, pos), 3)
+		}, 8)
+	})
 }
 
 func TestGlob(t *testing.T) {

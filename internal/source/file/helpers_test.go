@@ -89,7 +89,6 @@ func lines(ls ...string) string { return strings.Join(ls, "\n") + "\n" }
 
 func noPositions(string) (int64, bool, error) { return 0, false, nil }
 
-
 // one is a single events file and its id.
 func one(path string) []file.File {
 	return []file.File{{Path: path, ID: "events:" + filepath.Base(path)}}

@@ -1,0 +1,111 @@
+package change
+
+import (
+	"context"
+	"errors"
+	"sync"
+)
+
+// ErrClosed is returned by Next after Close.
+var ErrClosed = errors.New("source closed")
+
+// ReadAhead runs src in its own goroutine, chunk records ahead of the
+// consumer, so that decoding (in the source) and applying (in the consumer)
+// use two cores. Records keep their order. The inner source sees a context
+// that ends only with Close; a cancelled context of Next returns at once and
+// loses nothing (the records stay queued for the next call).
+func ReadAhead(src Source, chunk int) Source {
+	if chunk < 1 {
+		chunk = 1
+	}
+	return &readAhead{src: src, chunk: chunk}
+}
+
+type readAhead struct {
+	src   Source
+	chunk int
+
+	once   sync.Once
+	cancel context.CancelFunc
+	out    chan raChunk
+	done   chan struct{}
+	cur    []Record
+	err    error
+	closed bool
+}
+
+type raChunk struct {
+	recs []Record
+	err  error
+}
+
+func (r *readAhead) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	r.out = make(chan raChunk, 2)
+	r.done = make(chan struct{})
+	go func() {
+		defer close(r.done)
+		defer close(r.out)
+		buf := make([]Record, 0, r.chunk)
+		for {
+			rec, err := r.src.Next(ctx)
+			if err == nil {
+				buf = append(buf, rec)
+				if len(buf) < r.chunk {
+					continue
+				}
+			}
+			select {
+			case r.out <- raChunk{recs: buf, err: err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+			buf = make([]Record, 0, r.chunk)
+		}
+	}()
+}
+
+// Next returns the next record of the inner source.
+func (r *readAhead) Next(ctx context.Context) (Record, error) {
+	if err := ctx.Err(); err != nil {
+		return Record{}, err
+	}
+	if r.closed {
+		return Record{}, ErrClosed
+	}
+	r.once.Do(r.start)
+	for len(r.cur) == 0 {
+		if r.err != nil {
+			return Record{}, r.err
+		}
+		select {
+		case c, ok := <-r.out:
+			if !ok {
+				r.err = ErrClosed
+				continue
+			}
+			r.cur, r.err = c.recs, c.err
+		case <-ctx.Done():
+			return Record{}, ctx.Err()
+		}
+	}
+	rec := r.cur[0]
+	r.cur = r.cur[1:]
+	return rec, nil
+}
+
+// Close stops the reader goroutine and closes the inner source.
+func (r *readAhead) Close() error {
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	r.once.Do(func() { r.cancel = func() {}; r.done = make(chan struct{}); close(r.done) })
+	r.cancel()
+	<-r.done
+	return r.src.Close()
+}
