@@ -117,7 +117,11 @@ func openPipeline(path string, stderr io.Writer, verbose, existing bool) (*pipel
 		level = slog.LevelInfo
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	return pipeline.Open(cfg, filepath.Dir(path), log)
+	base, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return nil, err
+	}
+	return pipeline.Open(cfg, base, log)
 }
 
 // parseFlags parses a command's flags; -h is flag.ErrHelp, any other problem

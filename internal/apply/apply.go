@@ -30,10 +30,10 @@ var outcomeNames = [...]string{"", "applied", "duplicate", "reflected", "stale",
 
 func (o Outcome) String() string { return outcomeNames[o] }
 
-// Entity is what the materializer needs to know of an entity.
+// Entity is what the materializer needs to know of an entity: the key
+// attributes, to complete the image of a patch for an unknown key.
 type Entity struct {
 	HashAttr, RangeAttr string
-	VersionAttr         string
 }
 
 // Options configure the materializer.

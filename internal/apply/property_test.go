@@ -230,7 +230,7 @@ func openStore(t testing.TB, dir string) *state.Store {
 
 func newMat(s *state.Store) *Materializer {
 	clock := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
-	return New(s, map[string]Entity{"t": {HashAttr: "id", VersionAttr: "versionNumber"}},
+	return New(s, map[string]Entity{"t": {HashAttr: "id"}},
 		Options{ClockSkew: skew, Now: func() time.Time { return clock }})
 }
 

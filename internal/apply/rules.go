@@ -38,8 +38,9 @@ func (m *Materializer) applyImage(txn *state.Txn, c *change.Change) (Outcome, er
 		if asOf.After(up.AsOf) {
 			up.AsOf = asOf
 		}
-		if c.Version != "" {
+		if c.Version != "" && (c.Version != up.Version || up.VersionStale) {
 			up.Version, up.VersionStale = c.Version, false
+			txn.Touch(c.Entity) // _version changes: the next publish must see it
 		}
 		txn.Put(c.Entity, key, &up)
 		return Unchanged, nil

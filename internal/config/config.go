@@ -141,7 +141,11 @@ func Load(path string) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("%s: %w", path, err)
 	}
-	cfg.Resolve(filepath.Dir(path))
+	dir, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return Config{}, fmt.Errorf("resolving the folder of %s: %w", path, err)
+	}
+	cfg.Resolve(dir)
 	return cfg, nil
 }
 

@@ -288,13 +288,19 @@ func TestLoadResolvesRelativePaths(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Relative paths become absolute, relative to the file's folder, so that
+	// they do not depend on how --config was spelled.
+	td, err := filepath.Abs("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name, got, want string
 	}{
-		{"state_dir", cfg.StateDir, filepath.Join("testdata", "state")},
+		{"state_dir", cfg.StateDir, filepath.Join(td, "state")},
 		{"lake.dir (absolute)", cfg.Lake.Dir, "/data/lake"},
-		{"sources.exports[0].path", cfg.Sources.Exports[0].Path, filepath.Join("testdata", "exports", "tenure")},
-		{"sources.events[0].path", cfg.Sources.Events[0].Path, filepath.Join("testdata", "events", "*.jsonl")},
+		{"sources.exports[0].path", cfg.Sources.Exports[0].Path, filepath.Join(td, "exports", "tenure")},
+		{"sources.events[0].path", cfg.Sources.Events[0].Path, filepath.Join(td, "events", "*.jsonl")},
 		{"sources.events[1].path (absolute)", cfg.Sources.Events[1].Path, "/var/spool/tidemark/tenure.jsonl"},
 	}
 	for _, tt := range tests {
@@ -304,7 +310,7 @@ func TestLoadResolvesRelativePaths(t *testing.T) {
 	}
 	// Everything else is as ParseConfig reads it.
 	want := wantValid()
-	want.Resolve("testdata")
+	want.Resolve(td)
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("Load =\n%+v\nwant\n%+v", cfg, want)
 	}

@@ -131,6 +131,9 @@ func decodeEnvelope(m ddbjson.Map) (*Envelope, error) {
 		// .NET writes an unset DateTime so; a zero time would read as "unknown".
 		return nil, errorf("dateTime %q is the zero time, not a publish time", dt)
 	}
+	if y := env.DateTime.Year(); y < 1970 || y >= 2200 {
+		return nil, errorf("dateTime %q is out of range (1970 to 2199)", dt)
+	}
 	for _, f := range []struct {
 		name string
 		dst  *string

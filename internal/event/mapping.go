@@ -1,9 +1,11 @@
 package event
 
 import (
+	"encoding/base64"
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/tidemark-dev/tidemark/internal/change"
 	"github.com/tidemark-dev/tidemark/internal/config"
@@ -13,14 +15,19 @@ import (
 // Mapper turns envelopes into changes through the entity mapping.
 type Mapper struct {
 	byType map[string]rule
+	// Now is the clock events are checked against (default time.Now).
+	Now func() time.Time
+	// MaxFuture is how far past Now an event's dateTime may be (default
+	// 24h): a time further ahead is a clock or data error, and applying it
+	// would make the entity look newer than every later snapshot.
+	MaxFuture time.Duration
 }
 
 type rule struct {
-	entity  string
-	op      change.Op
-	hash    keyRule
-	rangeK  *keyRule
-	version string
+	entity string
+	op     change.Op
+	hash   keyRule
+	rangeK *keyRule
 }
 
 type keyRule struct {
@@ -32,9 +39,9 @@ type keyRule struct {
 
 // NewMapper builds a mapper from validated entity configs.
 func NewMapper(entities []config.Entity) (*Mapper, error) {
-	m := &Mapper{byType: map[string]rule{}}
+	m := &Mapper{byType: map[string]rule{}, Now: time.Now, MaxFuture: 24 * time.Hour}
 	for _, e := range entities {
-		r := rule{entity: e.Name, hash: newKeyRule(e.HashKey), version: e.Version}
+		r := rule{entity: e.Name, hash: newKeyRule(e.HashKey)}
 		if e.RangeKey != nil {
 			k := newKeyRule(*e.RangeKey)
 			r.rangeK = &k
@@ -49,6 +56,12 @@ func NewMapper(entities []config.Entity) (*Mapper, error) {
 		}
 	}
 	return m, nil
+}
+
+// Known reports whether the event type is mapped.
+func (m *Mapper) Known(eventType string) bool {
+	_, ok := m.byType[eventType]
+	return ok
 }
 
 func newKeyRule(k config.KeyAttr) keyRule {
@@ -66,12 +79,6 @@ func newKeyRule(k config.KeyAttr) keyRule {
 	return keyRule{attr: k.Name, kind: kind, path: strings.Split(from, "."), format: k.Format}
 }
 
-// Known reports whether the event type is mapped.
-func (m *Mapper) Known(eventType string) bool {
-	_, ok := m.byType[eventType]
-	return ok
-}
-
 var guid = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 // Change maps an envelope to a change. An *Error says why it cannot.
@@ -79,6 +86,10 @@ func (m *Mapper) Change(env *Envelope, pos change.Position) (*change.Change, err
 	r, ok := m.byType[env.EventType]
 	if !ok {
 		return nil, errorf("unknown event type %q (map it under entities[].events)", env.EventType)
+	}
+	if limit := m.Now().Add(m.MaxFuture); env.DateTime.After(limit) {
+		return nil, errorf("dateTime %s is more than %s in the future (a clock or data error)",
+			env.DateTime.Format(time.RFC3339Nano), m.MaxFuture)
 	}
 	key, err := r.key(env)
 	if err != nil {
@@ -196,6 +207,13 @@ func (k keyRule) value(env *Envelope) (ddbjson.Value, error) {
 		return v, nil
 	case k.kind == ddbjson.KindN && (v.Kind == ddbjson.KindN || v.Kind == ddbjson.KindS && ddbjson.ValidNumber(v.Str)):
 		return ddbjson.N(v.Str), nil
+	case k.kind == ddbjson.KindB && v.Kind == ddbjson.KindS:
+		// JSON has no bytes: a binary key travels as base64, as DynamoDB JSON writes it.
+		b, err := base64.StdEncoding.DecodeString(v.Str)
+		if err != nil || len(b) == 0 {
+			return v, errorf("key %s %q is not base64 of a binary key", name, v.Str)
+		}
+		return ddbjson.B(b), nil
 	}
 	return v, errorf("key %s is %s, want %s", name, shape(v.Kind), k.kind)
 }

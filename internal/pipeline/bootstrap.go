@@ -2,15 +2,22 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 
-	"github.com/tidemark-dev/tidemark/internal/change"
 	"github.com/tidemark-dev/tidemark/internal/config"
-
 	"github.com/tidemark-dev/tidemark/internal/source/export"
-	filesrc "github.com/tidemark-dev/tidemark/internal/source/file"
 )
+
+// Metadata keys of a bootstrap:
+//   - boot/<entity>/<exportId>: the export is fully loaded;
+//   - bootpath/<entity>/<path>: the export last fully loaded from a folder,
+//     so that a run still works once the folder is cleaned away;
+//   - booting/<entity>: a bootstrap started and has not finished; events of
+//     the entity are not applied meanwhile (its snapshot time is set, and
+//     events before it would be skipped as reflected).
 
 // Bootstrap loads every configured export not loaded yet. An export counts
 // as loaded once all its rows are committed; an interrupted one resumes
@@ -29,6 +36,13 @@ func (p *Pipeline) bootstrapOne(ctx context.Context, src config.ExportSource) er
 	fsys := os.DirFS(src.Path)
 	dir, err := export.Find(fsys, ".")
 	if err != nil {
+		if _, statErr := os.Stat(src.Path); errors.Is(statErr, fs.ErrNotExist) {
+			if id, done, merr := p.Store.Meta("bootpath/" + src.Entity + "/" + src.Path); merr == nil && done {
+				p.log.Warn("export folder is gone; the entity was bootstrapped from it already", "entity", src.Entity,
+					"path", src.Path, "export", string(id))
+				return nil
+			}
+		}
 		return fmt.Errorf("bootstrapping %s from %s: %w", src.Entity, src.Path, err)
 	}
 	m, err := export.ReadManifest(fsys, dir)
@@ -39,20 +53,29 @@ func (p *Pipeline) bootstrapOne(ctx context.Context, src config.ExportSource) er
 	if _, done, err := p.Store.Meta(doneKey); err != nil || done {
 		return err
 	}
-	txn := p.mat.Begin()
-	if err := p.mat.SetSnapshotAsOf(txn, src.Entity, m.Summary.ExportTime); err != nil {
-		txn.Discard()
-		return err
-	}
-	if err := txn.Commit(); err != nil {
-		return err
-	}
 	t := export.Table{Entity: ent.Name, HashAttr: ent.HashKey.Name, VersionAttr: ent.Version}
 	if ent.RangeKey != nil {
 		t.RangeAttr = ent.RangeKey.Name
 	}
 	s := export.NewSource(fsys, m, t, p.cfg.Workers, p.Store.Position)
 	defer s.Close()
+	// Every data file still to read must match its md5 before the snapshot
+	// time is recorded or a row is applied.
+	if err := s.Check(ctx); err != nil {
+		return fmt.Errorf("bootstrapping %s: %w", src.Entity, err)
+	}
+	txn := p.mat.Begin()
+	if err := p.mat.SetSnapshotAsOf(txn, src.Entity, m.Summary.ExportTime); err != nil {
+		txn.Discard()
+		return err
+	}
+	if err := txn.SetMeta("booting/"+src.Entity, []byte(m.ID)); err != nil {
+		txn.Discard()
+		return err
+	}
+	if err := txn.Commit(); err != nil {
+		return err
+	}
 	pr := p.progress()
 	pr.Start(fmt.Sprintf("bootstrap %s (export %s)", src.Entity, m.ID), m.Summary.ItemCount, "items")
 	defer pr.Done()
@@ -60,35 +83,31 @@ func (p *Pipeline) bootstrapOne(ctx context.Context, src config.ExportSource) er
 	if err := p.mat.Consume(ctx, s, p.cfg.BatchSize, func(n int) { pr.Add(int64(n)) }); err != nil {
 		return fmt.Errorf("bootstrapping %s from export %s: %w", src.Entity, m.ID, err)
 	}
-	return p.Store.SetMeta(doneKey, []byte(m.Summary.ExportTime.String()))
+	txn = p.mat.Begin()
+	for k, v := range map[string]string{doneKey: m.Summary.ExportTime.String(), "bootpath/" + src.Entity + "/" + src.Path: m.ID} {
+		if err := txn.SetMeta(k, []byte(v)); err != nil {
+			txn.Discard()
+			return err
+		}
+	}
+	if err := txn.DeleteMeta("booting/" + src.Entity); err != nil {
+		txn.Discard()
+		return err
+	}
+	return txn.Commit()
 }
 
-// Follow applies the configured events files from their committed positions.
-func (p *Pipeline) Follow(ctx context.Context) error {
-	for _, src := range p.cfg.Sources.Events {
-		files, err := filesrc.Glob(src.Path, p.base)
+// checkBootstrapped refuses to apply events to an entity whose bootstrap
+// started and did not finish.
+func (p *Pipeline) checkBootstrapped() error {
+	for _, e := range p.cfg.Entities {
+		id, running, err := p.Store.Meta("booting/" + e.Name)
 		if err != nil {
 			return err
 		}
-		var total int64
-		for _, f := range files {
-			if fi, err := os.Stat(f.Path); err == nil {
-				off, _, _ := p.Store.Position(f.ID)
-				total += fi.Size() - off
-			}
-		}
-		fs := filesrc.NewSource(files, p.mapper, p.cfg.MaxMessageBytes, p.Store.Position)
-		p.log.Info("phase follow", "path", src.Path, "files", len(files), "bytes_left", total)
-		pr := p.progress()
-		pr.Start("events "+src.Path, total, "bytes")
-		fs.Progress = pr.Add
-		// Decoding runs a chunk ahead on another core.
-		s := change.ReadAhead(fs, 64)
-		err = p.mat.Consume(ctx, s, p.cfg.BatchSize, nil)
-		pr.Done()
-		s.Close()
-		if err != nil {
-			return fmt.Errorf("applying events from %s: %w", src.Path, err)
+		if running {
+			return fmt.Errorf("the bootstrap of %s from export %s did not finish: configure that export under "+
+				"sources.exports and run again (it resumes where it stopped) before events are applied", e.Name, id)
 		}
 	}
 	return nil

@@ -50,14 +50,14 @@ func Open(cfg config.Config, base string, log *slog.Logger) (*Pipeline, error) {
 	if err := os.MkdirAll(filepath.Dir(cfg.StateDir), 0o755); err != nil {
 		return nil, fmt.Errorf("creating state folder: %w", err)
 	}
-	store, err := state.Open(cfg.StateDir, state.Options{})
+	store, err := state.Open(cfg.StateDir, state.Options{Logger: log})
 	if err != nil {
 		return nil, err
 	}
 	p := &Pipeline{cfg: cfg, base: base, Store: store, mapper: mapper, log: log, Now: time.Now}
 	ents := map[string]apply.Entity{}
 	for _, e := range cfg.Entities {
-		ae := apply.Entity{HashAttr: e.HashKey.Name, VersionAttr: e.Version}
+		ae := apply.Entity{HashAttr: e.HashKey.Name}
 		if e.RangeKey != nil {
 			ae.RangeAttr = e.RangeKey.Name
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/tidemark-dev/tidemark/internal/change"
@@ -19,13 +20,18 @@ type PublishResult struct {
 	Skipped   []string // entities with nothing new since their last publish today
 }
 
+// publishMark says what the last publish of an entity wrote: the state's
+// generation, the day's partition, the lake folder and the tables.
 type publishMark struct {
 	Generation uint64 `json:"generation"`
 	Date       string `json:"date"`
+	Dir        string `json:"dir"`
+	History    bool   `json:"history"`
 }
 
 // Publish writes the current state and the history of every entity that
-// changed since its last publish (or was last published on another day).
+// changed since its last publish, or whose last publish was on another day,
+// to another lake folder or with other tables, or whose files are gone.
 func (p *Pipeline) Publish(ctx context.Context) (PublishResult, error) {
 	var res PublishResult
 	now := p.Now().UTC()
@@ -34,19 +40,14 @@ func (p *Pipeline) Publish(ctx context.Context) (PublishResult, error) {
 		if err != nil {
 			return res, err
 		}
-		mark := publishMark{Generation: gen, Date: now.Format("20060102")}
-		if prev, ok, err := p.Store.Meta("pub/" + e.Name); err != nil {
-			return res, err
-		} else if ok {
-			var old publishMark
-			if json.Unmarshal(prev, &old) == nil && old == mark {
-				res.Skipped = append(res.Skipped, e.Name)
-				continue
-			}
-		}
 		kinds := []lake.Kind{lake.Current}
 		if p.cfg.Lake.PublishHistory() {
 			kinds = append(kinds, lake.History)
+		}
+		mark := publishMark{Generation: gen, Date: now.Format("20060102"), Dir: p.cfg.Lake.Dir, History: p.cfg.Lake.PublishHistory()}
+		if p.published(e.Name, mark, kinds, now) {
+			res.Skipped = append(res.Skipped, e.Name)
+			continue
 		}
 		p.log.Info("phase publish", "entity", e.Name, "generation", gen)
 		for _, k := range kinds {
@@ -65,6 +66,26 @@ func (p *Pipeline) Publish(ctx context.Context) (PublishResult, error) {
 		}
 	}
 	return res, nil
+}
+
+// published reports whether the entity's last publish already wrote what
+// this one would: the same mark, and its part files still there.
+func (p *Pipeline) published(entity string, mark publishMark, kinds []lake.Kind, now time.Time) bool {
+	prev, ok, err := p.Store.Meta("pub/" + entity)
+	if err != nil || !ok {
+		return false
+	}
+	var old publishMark
+	if json.Unmarshal(prev, &old) != nil || old != mark {
+		return false
+	}
+	for _, k := range kinds {
+		parts, err := filepath.Glob(filepath.Join(lake.PartitionDir(p.cfg.Lake.Dir, entity, k, now), "part-*.parquet"))
+		if err != nil || len(parts) == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func (p *Pipeline) publishOne(ctx context.Context, entity string, kind lake.Kind, now time.Time) (lake.Result, error) {

@@ -10,7 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -34,6 +34,8 @@ type Store struct {
 type Options struct {
 	// CacheBytes is the block cache size (default 64 MiB).
 	CacheBytes int64
+	// Logger receives the store's errors (nil: none).
+	Logger *slog.Logger
 }
 
 // Open opens (creating if needed) the store in dir.
@@ -57,7 +59,7 @@ func Open(dir string, o Options) (*Store, error) {
 		// MinLZ compresses about as well as snappy at a fraction of its cost.
 		opts.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.MinLZCompression }
 	}
-	opts.Logger = quietLogger{}
+	opts.Logger = pebbleLogger{o.Logger}
 	db, err := pebble.Open(dir, opts)
 	if err != nil {
 		return nil, fmt.Errorf("opening state store %s: %w", dir, err)
@@ -74,12 +76,29 @@ func Open(dir string, o Options) (*Store, error) {
 	return s, nil
 }
 
-type quietLogger struct{}
+// pebbleLogger passes pebble's errors to slog; its (chatty) information
+// goes to debug.
+type pebbleLogger struct{ l *slog.Logger }
 
-func (quietLogger) Infof(string, ...any)  {}
-func (quietLogger) Errorf(string, ...any) {}
-func (quietLogger) Fatalf(format string, args ...any) {
-	panic(fmt.Sprintf("pebble: "+format, args...))
+func (p pebbleLogger) Infof(format string, args ...any) {
+	if p.l != nil {
+		p.l.Debug("pebble: " + fmt.Sprintf(format, args...))
+	}
+}
+
+func (p pebbleLogger) Errorf(format string, args ...any) {
+	if p.l != nil {
+		p.l.Error("state store: " + fmt.Sprintf(format, args...))
+	}
+}
+
+// Fatalf is called by pebble on an unrecoverable error; it must not return.
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	msg := "state store: " + fmt.Sprintf(format, args...)
+	if p.l != nil {
+		p.l.Error(msg)
+	}
+	panic(msg)
 }
 
 // Close closes the store.
@@ -289,6 +308,3 @@ func (s *Store) Inconsistencies(fn func(*Inconsistency) error) error {
 		return fn(&in)
 	})
 }
-
-// ErrStop may be returned by a scan callback to end the scan early.
-var ErrStop = io.EOF

@@ -131,9 +131,6 @@ func (t *Txn) AddInconsistency(in Inconsistency) error {
 	return t.b.Set(seqKey(pIncons, in.Seq), v, nil)
 }
 
-// Len is the number of records, events and positions written so far.
-func (t *Txn) Len() int { return len(t.recs) + len(t.events) + len(t.positions) }
-
 // Commit writes everything durably (fsync) and ends the transaction.
 func (t *Txn) Commit() error {
 	for k, r := range t.recs {
@@ -167,6 +164,7 @@ func (t *Txn) Commit() error {
 		}
 	}
 	if err := t.b.Commit(pebble.Sync); err != nil {
+		t.b.Close()
 		return fmt.Errorf("committing state batch: %w", err)
 	}
 	for e, g := range newGens {
@@ -179,4 +177,9 @@ func (t *Txn) Commit() error {
 // Discard drops the transaction's writes.
 func (t *Txn) Discard() {
 	t.b.Close()
+}
+
+// DeleteMeta removes a metadata value in this transaction.
+func (t *Txn) DeleteMeta(name string) error {
+	return t.b.Delete(prefix(pMeta, name), nil)
 }

@@ -45,6 +45,10 @@ type Source struct {
 	cur    []change.Record
 	err    error
 	wg     sync.WaitGroup
+
+	checked  bool
+	checkErr error
+	jobs     []job
 	// Progress, if set, is called with the number of uncompressed bytes read.
 	Progress func(bytes int64)
 }
@@ -118,6 +122,19 @@ func (s *Source) Close() error {
 	return nil
 }
 
+// ctxReader stops a long read when its context ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
 type job struct {
 	f    DataFile
 	skip int64
@@ -128,15 +145,13 @@ func (s *Source) start(ctx context.Context) {
 	// of the first Next: a Next that returns ctx.Err() must lose no row.
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.out = make(chan chunk, s.workers)
-	jobs, err := s.plan()
-	if err == nil {
-		err = s.checkAll(jobs)
-	}
+	err := s.Check(ctx)
 	if err != nil {
 		s.out <- chunk{err: err}
 		close(s.out)
 		return
 	}
+	jobs := s.jobs
 	queue := make(chan job)
 	for i := 0; i < s.workers; i++ {
 		s.wg.Add(1)
@@ -164,6 +179,21 @@ func (s *Source) start(ctx context.Context) {
 	}()
 }
 
+// Check plans the data files still to read and verifies their md5 against
+// the manifest, in parallel, before any row is yielded. Next calls it if the
+// caller did not; it runs once.
+func (s *Source) Check(ctx context.Context) error {
+	if s.checked {
+		return s.checkErr
+	}
+	s.checked = true
+	s.jobs, s.checkErr = s.plan()
+	if s.checkErr == nil {
+		s.checkErr = s.checkAll(ctx, s.jobs)
+	}
+	return s.checkErr
+}
+
 // plan lists the data files still to read and how many lines to skip.
 func (s *Source) plan() ([]job, error) {
 	var jobs []job
@@ -172,7 +202,11 @@ func (s *Source) plan() ([]job, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading position of %s: %w", f.Key, err)
 		}
-		if done >= f.ItemCount && f.ItemCount > 0 {
+		switch {
+		case done > f.ItemCount:
+			return nil, fmt.Errorf("export data file %s: %w: %d lines were applied but the manifest says %d items",
+				s.m.Path(f), ErrCount, done, f.ItemCount)
+		case done == f.ItemCount && f.ItemCount > 0:
 			continue
 		}
 		jobs = append(jobs, job{f: f, skip: done})
@@ -182,7 +216,7 @@ func (s *Source) plan() ([]job, error) {
 
 // checkAll verifies the md5 of every data file still to read, in parallel,
 // before any row is applied.
-func (s *Source) checkAll(jobs []job) error {
+func (s *Source) checkAll(ctx context.Context, jobs []job) error {
 	errs := make([]error, len(jobs))
 	sem := make(chan struct{}, s.workers)
 	var wg sync.WaitGroup
@@ -192,14 +226,17 @@ func (s *Source) checkAll(jobs []job) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			errs[i] = s.checkMD5(j.f)
+			errs[i] = s.checkMD5(ctx, j.f)
 		}()
 	}
 	wg.Wait()
 	return errors.Join(errs...)
 }
 
-func (s *Source) checkMD5(f DataFile) error {
+func (s *Source) checkMD5(ctx context.Context, f DataFile) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	p := s.m.Path(f)
 	r, err := s.fsys.Open(p)
 	if err != nil {
@@ -207,7 +244,7 @@ func (s *Source) checkMD5(f DataFile) error {
 	}
 	defer r.Close()
 	h := md5.New()
-	if _, err := io.Copy(h, r); err != nil {
+	if _, err := io.Copy(h, ctxReader{ctx, r}); err != nil {
 		return fmt.Errorf("reading export data file %s: %w", p, err)
 	}
 	got := base64.StdEncoding.EncodeToString(h.Sum(nil))
@@ -255,13 +292,22 @@ func (s *Source) readFile(j job) error {
 		if len(b) > 0 {
 			line++
 			read += int64(len(b))
+			if line > j.f.ItemCount {
+				return fmt.Errorf("export data file %s: %w: manifest says %d items, file has more", p, ErrCount, j.f.ItemCount)
+			}
 			if line > j.skip {
+				next := change.Position{Source: src, Offset: line}
 				c, cerr := s.row(b, asOf)
 				if cerr != nil {
-					return fmt.Errorf("export data file %s line %d: %w", p, line, cerr)
+					// A bad item is kept, with its line number, and the
+					// export goes on.
+					recs = append(recs, change.Record{Next: next, Dead: &change.DeadLetter{
+						Pos: change.Position{Source: src, Offset: line}, Raw: append([]byte(nil), b...),
+						Reason: fmt.Sprintf("export data file %s line %d: %v", p, line, cerr)}})
+				} else {
+					c.Pos = next
+					recs = append(recs, change.Record{Change: c, Next: next})
 				}
-				c.Pos = change.Position{Source: src, Offset: line}
-				recs = append(recs, change.Record{Change: c, Next: c.Pos})
 				if len(recs) == chunkRows {
 					if !s.send(chunk{recs: recs}) {
 						return s.ctx.Err()

@@ -67,6 +67,14 @@ type Source struct {
 	offset int64
 	// Progress, if set, is called with the bytes read per line.
 	Progress func(bytes int64)
+	// Warn, if set, is told of what is skipped for now (slog-style args).
+	Warn func(msg string, args ...any)
+}
+
+func (s *Source) warn(msg string, args ...any) {
+	if s.Warn != nil {
+		s.Warn(msg, args...)
+	}
 }
 
 var _ change.Source = (*Source)(nil)
@@ -91,16 +99,22 @@ func (s *Source) Next(ctx context.Context) (change.Record, error) {
 		}
 		start := s.offset
 		line, n, err := readLine(s.br)
+		if errors.Is(err, io.EOF) {
+			if n > 0 {
+				// A last line without its newline may still be being
+				// written: leave it for the next run, which resumes at its
+				// start. Nothing is consumed, so nothing can be lost.
+				s.warn("events file ends with an unterminated line; it is left for the next run",
+					"file", s.files[s.i].Path, "offset", start, "bytes", n)
+			}
+			s.closeFile()
+			continue
+		}
 		s.offset += n
 		if s.Progress != nil && n > 0 {
 			s.Progress(n)
 		}
-		if errors.Is(err, io.EOF) {
-			s.closeFile()
-			if n == 0 {
-				continue
-			}
-		} else if err != nil {
+		if err != nil {
 			return change.Record{}, fmt.Errorf("reading events file %s at offset %d: %w", s.files[s.i].Path, s.offset, err)
 		}
 		id := s.files[s.i].ID
@@ -145,6 +159,16 @@ func (s *Source) openNext() error {
 		return fmt.Errorf("opening events file: %w", err)
 	}
 	if off > 0 {
+		fi, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return fmt.Errorf("events file: %w", err)
+		}
+		if fi.Size() < off {
+			f.Close()
+			return fmt.Errorf("events file %s has %d bytes but %d were already applied from it: it was truncated "+
+				"or replaced; give new events a new file name (files are read in name order)", file.Path, fi.Size(), off)
+		}
 		if _, err := f.Seek(off, io.SeekStart); err != nil {
 			f.Close()
 			return fmt.Errorf("seeking events file %s to %d: %w", file.Path, off, err)
