@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/tidemark-dev/tidemark/internal/change"
@@ -31,6 +32,11 @@ func cmdShow(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	history := fs.Bool("history", false, "also print every history row of the entity")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	for _, a := range fs.Args() {
+		if strings.HasPrefix(a, "-") {
+			return fmt.Errorf("%w: flag %s after ENTITY KEY: flags go first (tidemark show --config c.yaml --history tenure <id>)", errUsage, a)
+		}
 	}
 	if fs.NArg() != 2 {
 		return fmt.Errorf("%w: want ENTITY KEY (a hash key, or HASH|RANGE), e.g. tidemark show --config c.yaml tenure <id>", errUsage)
