@@ -175,7 +175,7 @@ func (m *Materializer) commit(txn *state.Txn, c *change.Change, key []byte, prev
 	}
 	rec.IngestedAt = m.opts.Now().UTC()
 	txn.Put(c.Entity, key, rec)
-	return txn.AppendHistory(c.Entity, key, rec)
+	return txn.AppendHistory(c.Entity, key, prev, rec)
 }
 
 func (m *Materializer) inconsistency(txn *state.Txn, c *change.Change, field string, expected, found ddbjson.Value) error {

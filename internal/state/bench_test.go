@@ -37,7 +37,7 @@ func BenchmarkCommit(b *testing.B) {
 				r.Seq = prev.Seq + 1
 			}
 			txn.Put("tenure", key, r)
-			if err := txn.AppendHistory("tenure", key, r); err != nil {
+			if err := txn.AppendHistory("tenure", key, prev, r); err != nil {
 				b.Fatal(err)
 			}
 			if err := txn.MarkEvent("tenure", fmt.Sprint("ev-", n)); err != nil {

@@ -8,7 +8,7 @@ import (
 // 0 byte after them is a safe separator.
 const (
 	pRecord  = 's' // s 0 entity 0 key               -> Record
-	pHistory = 'h' // h 0 entity 0 len(key) key seq  -> Record (state after)
+	pHistory = 'h' // h 0 entity 0 key seq           -> Record (a superseded state)
 	pEvent   = 'e' // e 0 entity 0 eventID           -> empty (dedupe)
 	pPos     = 'p' // p 0 source                     -> int64 offset
 	pDead    = 'd' // d 0 seq                        -> DeadLetter JSON
@@ -29,10 +29,12 @@ func recordKey(entity string, key []byte) []byte {
 	return append(prefix(pRecord, entity), key...)
 }
 
+// History keys are the entity key then the row's seq. Entity keys are
+// prefix-free within an entity (change.Key.Bytes is: every part is
+// kind, length, bytes, and an entity's keys have the same parts), so history
+// rows sort by key exactly as records do, which lets a scan merge the two.
 func historyPrefix(entity string, key []byte) []byte {
-	b := prefix(pHistory, entity)
-	b = binary.AppendUvarint(b, uint64(len(key)))
-	return append(b, key...)
+	return append(prefix(pHistory, entity), key...)
 }
 
 func historyKey(entity string, key []byte, seq uint64) []byte {
@@ -40,14 +42,13 @@ func historyKey(entity string, key []byte, seq uint64) []byte {
 }
 
 // splitHistoryKey returns the entity key and seq of a history key under the
-// entity prefix p.
+// entity prefix of length p.
 func splitHistoryKey(k []byte, p int) ([]byte, uint64, bool) {
 	k = k[p:]
-	n, w := binary.Uvarint(k)
-	if w <= 0 || uint64(len(k)-w) != n+8 {
+	if len(k) < 9 {
 		return nil, 0, false
 	}
-	return k[w : w+int(n)], binary.BigEndian.Uint64(k[w+int(n):]), true
+	return k[:len(k)-8], binary.BigEndian.Uint64(k[len(k)-8:]), true
 }
 
 func eventKey(entity, id string) []byte {

@@ -6,6 +6,7 @@
 package state
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -231,28 +232,82 @@ func (s *Store) ScanRecords(entity string, fn func(key []byte, r *Record) error)
 }
 
 // ScanHistory calls fn for every history row of an entity, grouped by key,
-// each key's rows in the order they were applied.
+// each key's rows in the order they were applied. A key's last row is its
+// current record; the rows before it are the superseded states, merged in
+// from the history keys (which sort by key as the records do).
 func (s *Store) ScanHistory(entity string, fn func(key []byte, seq uint64, r *Record) error) error {
-	p := prefix(pHistory, entity)
-	return s.scanDecoded(p, func(k, v []byte) (*Record, error) {
-		r, err := decodeRecord(v)
-		if err != nil {
-			return nil, fmt.Errorf("history %x: %w", k, err)
+	type histRow struct {
+		key []byte
+		seq uint64
+		r   *Record
+	}
+	rows := make(chan histRow, 512)
+	stop := make(chan struct{})
+	histErr := make(chan error, 1)
+	hp := prefix(pHistory, entity)
+	go func() {
+		defer close(rows)
+		histErr <- s.scanDecoded(hp, decodeStored, func(k []byte, r *Record) error {
+			key, seq, ok := splitHistoryKey(k, len(hp))
+			if !ok {
+				return fmt.Errorf("state store: bad history key %x", k)
+			}
+			select {
+			case rows <- histRow{key, seq, r}:
+				return nil
+			case <-stop:
+				return errStopped
+			}
+		})
+	}()
+	pending, more := <-rows
+	rp := prefix(pRecord, entity)
+	err := s.scanDecoded(rp, decodeStored, func(k []byte, r *Record) error {
+		key := k[len(rp):]
+		for more && bytes.Compare(pending.key, key) <= 0 {
+			if !bytes.Equal(pending.key, key) {
+				return fmt.Errorf("state store: history of %x has no record", pending.key)
+			}
+			if err := fn(key, pending.seq, pending.r); err != nil {
+				return err
+			}
+			pending, more = <-rows
 		}
-		return r, nil
-	}, func(k []byte, r *Record) error {
-		key, seq, ok := splitHistoryKey(k, len(p))
-		if !ok {
-			return fmt.Errorf("state store: bad history key %x", k)
+		if r.Seq == 0 {
+			return nil // a bare tombstone: no history
 		}
-		return fn(key, seq, r)
+		return fn(key, r.Seq, r)
 	})
+	if err == nil && more {
+		err = fmt.Errorf("state store: history of %x has no record", pending.key)
+	}
+	close(stop)
+	for range rows {
+	}
+	if herr := <-histErr; err == nil && herr != nil && !errors.Is(herr, errStopped) {
+		err = herr
+	}
+	return err
 }
 
-// History returns the history rows of one key in order.
+var errStopped = errors.New("scan stopped")
+
+func decodeStored(k, v []byte) (*Record, error) {
+	r, err := decodeRecord(v)
+	if err != nil {
+		return nil, fmt.Errorf("stored value %x: %w", k, err)
+	}
+	return r, nil
+}
+
+// History returns the history rows of one key in order, the current record
+// last.
 func (s *Store) History(entity string, key []byte) ([]*Record, error) {
 	var out []*Record
 	err := s.scan(historyPrefix(entity, key), func(k, v []byte) error {
+		if len(k) != len(historyPrefix(entity, key))+8 {
+			return nil // a longer key that shares this prefix
+		}
 		r, err := decodeRecord(v)
 		if err != nil {
 			return err
@@ -260,7 +315,17 @@ func (s *Store) History(entity string, key []byte) ([]*Record, error) {
 		out = append(out, r)
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	cur, err := s.Get(entity, key)
+	if err != nil {
+		return nil, err
+	}
+	if cur != nil && cur.Seq > 0 {
+		out = append(out, cur)
+	}
+	return out, nil
 }
 
 // DeadLetter is a record a source could not turn into a change.

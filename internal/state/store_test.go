@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/tidemark-dev/tidemark/internal/change"
 	"io"
 	"runtime"
 	"slices"
@@ -104,7 +105,7 @@ func TestDiscardLeavesNothing(t *testing.T) {
 	txn := s.Begin()
 	r := rec("a", 1)
 	txn.Put("tenure", []byte("a"), r)
-	if err := txn.AppendHistory("tenure", []byte("a"), r); err != nil {
+	if err := txn.AppendHistory("tenure", []byte("a"), nil, r); err != nil {
 		t.Fatal(err)
 	}
 	txn.Touch("tenure")
@@ -199,50 +200,75 @@ func scanHistory(t testing.TB, s *Store, entity string) []histRow {
 	return out
 }
 
-// TestHistory: rows appended across txns, in any order, for keys that are
-// prefixes of each other, come back grouped per key in seq order.
+// TestHistory: changes applied across txns to keys whose values are
+// prefixes of each other come back grouped per key in seq order, the
+// superseded states from the history and the current one from the record.
 func TestHistory(t *testing.T) {
 	s, _ := newStore(t)
-	writes := [][]histRow{
-		{{"ab", 1}, {"a", 1}, {"abc", 1}},
-		{{"a", 3}, {"ab", 2}, {"b", 1}},
-		{{"a", 2}, {"a", 256}, {"ab", 300}},
-	}
-	for _, w := range writes {
-		txn := s.Begin()
-		for _, h := range w {
-			if err := txn.AppendHistory("tenure", []byte(h.key), rec(h.key, h.seq)); err != nil {
-				t.Fatal(err)
-			}
-		}
-		// A history row of an entity whose name is a prefix.
-		if err := txn.AppendHistory("t", []byte("a"), rec("a", 99)); err != nil {
+	key := func(v string) []byte { return change.Key{Hash: ddbjson.S(v)}.Bytes() }
+	change1 := func(txn *Txn, entity, k string) {
+		t.Helper()
+		prev, err := txn.Get(entity, key(k))
+		if err != nil {
 			t.Fatal(err)
 		}
+		seq := uint64(1)
+		if prev != nil {
+			seq = prev.Seq + 1
+		}
+		r := rec(k, seq)
+		txn.Put(entity, key(k), r)
+		if err := txn.AppendHistory(entity, key(k), prev, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writes := [][]string{{"ab", "a", "abc"}, {"a", "ab", "b"}, {"a", "a", "ab"}}
+	for _, w := range writes {
+		txn := s.Begin()
+		for _, k := range w {
+			change1(txn, "tenure", k)
+		}
+		change1(txn, "t", "a") // an entity whose name is a prefix
 		commit(t, txn)
 	}
-	got := scanHistory(t, s, "tenure")
-	want := []histRow{{"a", 1}, {"a", 2}, {"a", 3}, {"a", 256}, {"b", 1}, {"ab", 1}, {"ab", 2}, {"ab", 300}, {"abc", 1}}
+	var got []histRow
+	err := s.ScanHistory("tenure", func(k []byte, seq uint64, r *Record) error {
+		ck, err := change.ParseKeyBytes(k)
+		if err != nil {
+			return err
+		}
+		if r.Seq != seq || r.Image["id"].Str != ck.String() {
+			t.Errorf("row %s/%d holds %s/%d", ck, seq, r.Image["id"].Str, r.Seq)
+		}
+		got = append(got, histRow{ck.String(), seq})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Keys sort as encoded: kind, length, bytes (so b before ab).
+	want := []histRow{{"a", 1}, {"a", 2}, {"a", 3}, {"a", 4}, {"b", 1}, {"ab", 1}, {"ab", 2}, {"ab", 3}, {"abc", 1}}
 	if !slices.Equal(got, want) {
 		t.Errorf("ScanHistory = %v\nwant %v", got, want)
 	}
-	if got := scanHistory(t, s, "t"); len(got) != 1 || got[0] != (histRow{"a", 99}) {
-		t.Errorf("ScanHistory(t) = %v", got)
+	n := 0
+	if err := s.ScanHistory("t", func([]byte, uint64, *Record) error { n++; return nil }); err != nil || n != 3 {
+		t.Errorf("ScanHistory(t): %d rows, %v; want 3", n, err)
 	}
-	for key, seqs := range map[string][]uint64{"a": {1, 2, 3, 256}, "ab": {1, 2, 300}, "abc": {1}, "b": {1}, "c": nil} {
-		h, err := s.History("tenure", []byte(key))
+	for k, seqs := range map[string][]uint64{"a": {1, 2, 3, 4}, "ab": {1, 2, 3}, "abc": {1}, "b": {1}, "c": nil} {
+		h, err := s.History("tenure", key(k))
 		if err != nil {
 			t.Fatal(err)
 		}
 		var got []uint64
 		for _, r := range h {
-			if r.Image["id"].Str != key {
-				t.Errorf("History(%q) holds a row of %q", key, r.Image["id"].Str)
+			if r.Image["id"].Str != k {
+				t.Errorf("History(%q) holds a row of %q", k, r.Image["id"].Str)
 			}
 			got = append(got, r.Seq)
 		}
 		if !slices.Equal(got, seqs) {
-			t.Errorf("History(%q) seqs = %v, want %v", key, got, seqs)
+			t.Errorf("History(%q) seqs = %v, want %v", k, got, seqs)
 		}
 	}
 }
@@ -411,7 +437,7 @@ func TestGenerations(t *testing.T) {
 	}
 	txn := s.Begin()
 	for i := uint64(1); i <= 3; i++ {
-		txn.AppendHistory("tenure", []byte("a"), rec("a", i))
+		txn.AppendHistory("tenure", []byte("a"), nil, rec("a", i))
 	}
 	txn.Touch("tenure")
 	txn.Touch("t")
@@ -491,7 +517,7 @@ func TestScanStops(t *testing.T) {
 		k := fmt.Sprintf("%05d", i)
 		r := rec(k, uint64(i+1))
 		txn.Put("tenure", []byte(k), r)
-		txn.AppendHistory("tenure", []byte(k), r)
+		txn.AppendHistory("tenure", []byte(k), nil, r)
 	}
 	commit(t, txn)
 	before := runtime.NumGoroutine()

@@ -14,8 +14,8 @@ type Txn struct {
 	s    *Store
 	b    *pebble.Batch
 	recs map[string]*Record // entity 0 key -> record written in this txn
-	// encoded holds the stored form of a record AppendHistory already
-	// encoded, so that Commit writes the same bytes without encoding again.
+	// encoded holds the stored form of records already encoded (or read
+	// from the store), so that nothing is encoded twice.
 	encoded   map[*Record][]byte
 	events    map[string]struct{}
 	positions map[string]int64
@@ -51,10 +51,18 @@ func (t *Txn) Get(entity string, key []byte) (*Record, error) {
 	if r, ok := t.recs[txnKey(entity, key)]; ok {
 		return r, nil
 	}
-	r, err := t.s.Get(entity, key)
+	raw, ok, err := t.s.get(recordKey(entity, key))
+	if err != nil || !ok {
+		if err != nil {
+			return nil, fmt.Errorf("reading state of %s: %w", entity, err)
+		}
+		return nil, nil
+	}
+	r, err := decodeRecord(raw)
 	if err != nil {
 		return nil, fmt.Errorf("reading state of %s: %w", entity, err)
 	}
+	t.encoded[r] = raw // a superseded record is stored again as it is
 	return r, nil
 }
 
@@ -64,14 +72,22 @@ func (t *Txn) Put(entity string, key []byte, r *Record) {
 	t.recs[txnKey(entity, key)] = r
 }
 
-// AppendHistory writes a history row with the state r (now) and counts a
-// change of the entity. r must not change afterwards: Commit stores the same
-// encoding as the key's record when r is Put.
-func (t *Txn) AppendHistory(entity string, key []byte, r *Record) error {
-	enc := appendRecord(nil, r)
-	t.encoded[r] = enc
+// AppendHistory records that r, a new state of the key, supersedes prev
+// (nil for a new key): the record of a key is always its latest history
+// row, so only prev is written to the history, under its own seq, and r is
+// written as the record by Put. It counts a change of the entity. Neither
+// record may change afterwards.
+func (t *Txn) AppendHistory(entity string, key []byte, prev, r *Record) error {
 	t.gens[entity]++
-	return t.b.Set(historyKey(entity, key, r.Seq), enc, nil)
+	t.encoded[r] = appendRecord(nil, r)
+	if prev == nil || prev.Seq == 0 {
+		return nil // prev had no history row (a new key, or a bare tombstone)
+	}
+	enc, ok := t.encoded[prev]
+	if !ok {
+		enc = appendRecord(nil, prev)
+	}
+	return t.b.Set(historyKey(entity, key, prev.Seq), enc, nil)
 }
 
 // Touch counts a change of an entity's state that adds no history row (so
