@@ -11,7 +11,7 @@ import (
 // decode in parallel: one goroutine reads batches of raw pairs in key order,
 // workers decode them, and the caller receives them in key order.
 
-const scanBatch = 256
+const scanBatch = 64
 
 type rawPair struct{ k, v []byte }
 

@@ -241,7 +241,7 @@ func (s *Store) ScanHistory(entity string, fn func(key []byte, seq uint64, r *Re
 		seq uint64
 		r   *Record
 	}
-	rows := make(chan histRow, 512)
+	rows := make(chan histRow, 64)
 	stop := make(chan struct{})
 	histErr := make(chan error, 1)
 	hp := prefix(pHistory, entity)

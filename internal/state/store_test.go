@@ -184,22 +184,6 @@ type histRow struct {
 	seq uint64
 }
 
-func scanHistory(t testing.TB, s *Store, entity string) []histRow {
-	t.Helper()
-	var out []histRow
-	err := s.ScanHistory(entity, func(key []byte, seq uint64, r *Record) error {
-		if r.Seq != seq || r.Image["id"].Str != string(key) {
-			t.Errorf("history row %q/%d holds the record of %q/%d", key, seq, r.Image["id"].Str, r.Seq)
-		}
-		out = append(out, histRow{string(key), seq})
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 // TestHistory: changes applied across txns to keys whose values are
 // prefixes of each other come back grouped per key in seq order, the
 // superseded states from the history and the current one from the record.
