@@ -1,0 +1,122 @@
+package pipeline
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/tidemark-dev/tidemark/internal/config"
+	"github.com/tidemark-dev/tidemark/internal/gen"
+)
+
+// dataset generates a small export and events and returns their config.
+func dataset(t *testing.T) (config.Config, string) {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := gen.Generate(context.Background(), gen.Options{Dir: dir, Tenures: 150, Events: 300, Seed: 4, BadLines: 3}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.DefaultConfig()
+	cfg.Entities = []config.Entity{{Name: "tenure", Table: "TenureInformation", HashKey: config.KeyAttr{Name: "id", Format: "uuid"},
+		Version: "versionNumber", Events: map[string]string{"TenureCreatedEvent": "create", "TenureUpdatedEvent": "patch",
+			"PersonAddedToTenureEvent": "patch", "PersonRemovedFromTenureEvent": "patch"}}}
+	cfg.Sources.Exports = []config.ExportSource{{Entity: "tenure", Path: "export"}}
+	cfg.Sources.Events = []config.EventsSource{{Path: "events/*.jsonl"}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Resolve(dir)
+	return cfg, dir
+}
+
+func open(t *testing.T, cfg config.Config, dir string, now time.Time) *Pipeline {
+	t.Helper()
+	p, err := Open(cfg, dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Now = func() time.Time { return now }
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+func TestRunThenNothingNew(t *testing.T) {
+	cfg, dir := dataset(t)
+	day := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	p := open(t, cfg, dir, day)
+	sum, err := p.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Items != 150 || sum.EventsApplied == 0 || sum.DeadLetters != 3 || sum.FilesWritten != 2 || sum.RowsPublished == 0 {
+		t.Fatalf("first run: %+v", sum)
+	}
+	p.Close()
+
+	p = open(t, cfg, dir, day.Add(time.Hour))
+	sum, err = p.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Items != 0 || sum.EventsApplied != 0 || sum.DeadLetters != 0 || sum.FilesWritten != 0 {
+		t.Fatalf("second run the same day: %+v, want nothing", sum)
+	}
+	p.Close()
+
+	// The next day publishes the day's partition again, with no change.
+	p = open(t, cfg, dir, day.Add(24*time.Hour))
+	res, err := p.Publish(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Files != 2 || len(res.Skipped) != 0 {
+		t.Fatalf("next day: %+v, want both tables published", res)
+	}
+	for _, d := range []string{"20261125", "20261126"} {
+		parts, _ := filepath.Glob(filepath.Join(cfg.Lake.Dir, "tenure", "current", "*", "*", "*", "import_date="+d, "part-*.parquet"))
+		if len(parts) != 1 {
+			t.Errorf("day %s: %d current parts, want 1", d, len(parts))
+		}
+	}
+}
+
+func TestPublishFollowsSettings(t *testing.T) {
+	cfg, dir := dataset(t)
+	day := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	p := open(t, cfg, dir, day)
+	if _, err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+
+	// History switched off: only the current table, and a publish because
+	// the tables changed.
+	off := false
+	cfg.Lake.History = &off
+	p = open(t, cfg, dir, day)
+	res, err := p.Publish(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Files != 1 {
+		t.Fatalf("history off: %+v, want the current table alone", res)
+	}
+	p.Close()
+
+	// Another lake folder: published there.
+	cfg.Lake.Dir = filepath.Join(dir, "lake2")
+	p = open(t, cfg, dir, day)
+	if res, err = p.Publish(context.Background()); err != nil || res.Files != 1 {
+		t.Fatalf("new lake folder: %+v, %v", res, err)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.Lake.Dir, "tenure", "current")); err != nil {
+		t.Fatal(err)
+	}
+	if res, err = p.Publish(context.Background()); err != nil || res.Files != 0 || len(res.Skipped) != 1 {
+		t.Fatalf("again: %+v, %v; want skipped", res, err)
+	}
+}
