@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Measures `tidemark run` on a generated export: items/s, MB/s of
-# decompressed DynamoDB JSON, events/s, publish rows/s and peak RSS.
+# decompressed DynamoDB JSON, events/s, publish rows/s and peak RSS; then
+# the peer in the same run: DuckDB (tools/duckdb/peer.mjs) turning the same
+# export's data files into Parquet with as many threads as there are cores.
 # Usage: scripts/bench.sh [TENURES] [EVENTS]   (defaults 1000000 200000)
 # The dataset is cached in ${BENCH_DIR:-/tmp/tidemark-bench}/<size>; each run
 # starts from an empty state and lake.
@@ -30,6 +32,7 @@ secs() { date -d "$1" +%s.%N; }
 t_boot=$(secs "$(ts 'phase bootstrap')")
 t_follow=$(secs "$(ts 'phase follow')")
 t_pub=$(secs "$(ts 'phase publish')")
+t_cur=$(secs "$(grep 'msg=published' "$log" | grep 'table=current' | head -1 | sed 's/^time=\([^ ]*\).*/\1/')")
 elapsed=$(grep -o '"elapsed_ns": [0-9]*' "$root/summary.json" | grep -o '[0-9]*$')
 t_end=$(calc "$t_boot + $elapsed / 1000000000")
 items=$(grep -o '"items": [0-9]*' "$root/summary.json" | grep -o '[0-9]*$')
@@ -47,3 +50,19 @@ printf 'follow: %d event lines (%d applied) in %.1f s = %.0f events/s\n' "$lines
 printf 'publish: %d rows (current + history) in %.1f s = %.0f rows/s\n' "$rows" \
   "$(calc "$t_end - $t_pub")" "$(calc "$rows / ($t_end - $t_pub)")"
 printf 'total: %.1f s, peak RSS %d MiB\n' "$(calc "$elapsed / 1000000000")" "$((rss / 1024))"
+
+# The peer: DuckDB reading the same data files and writing one Parquet file.
+if [ ! -d tools/duckdb/node_modules/@duckdb/node-api ]; then
+  (cd tools/duckdb && npm ci --no-audit --no-fund --loglevel=error)
+fi
+peer_log="$root/peer.log"
+/usr/bin/time -v node tools/duckdb/peer.mjs "$data/export/AWSDynamoDB/*/data/*.json.gz" "$root/peer.parquet" "$(nproc)" \
+  >"$root/peer.json" 2>"$peer_log"
+peer_s=$(grep -o '"seconds":[0-9.]*' "$root/peer.json" | grep -o '[0-9.]*$')
+peer_rss=$(grep 'Maximum resident' "$peer_log" | grep -o '[0-9]*$')
+rm -f "$root/peer.parquet"
+ours=$(calc "$t_follow - $t_boot + $t_cur - $t_pub")
+printf 'peer (DuckDB, %s threads): %d items to Parquet in %.1f s = %.0f items/s, %.0f MB/s, peak RSS %d MiB\n' "$(nproc)" \
+  "$items" "$peer_s" "$(calc "$items / $peer_s")" "$(calc "$json_bytes / 1000000 / $peer_s")" "$((peer_rss / 1024))"
+printf 'export -> state -> current Parquet: %.1f s (bootstrap + current table) = %.2fx DuckDB rate\n' "$ours" \
+  "$(calc "$peer_s / $ours")"
