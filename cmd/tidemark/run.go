@@ -60,6 +60,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		{"stale changes skipped", sum.Stale},
 		{"changes that changed nothing", sum.Unchanged},
 		{"inconsistencies recorded", sum.Inconsistencies},
+		{"patches for deleted entities (recorded, not applied)", sum.Orphans},
 		{"dead letters", sum.DeadLetters},
 		{"files written", sum.FilesWritten},
 		{"rows published", sum.RowsPublished},
