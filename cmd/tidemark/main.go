@@ -25,6 +25,8 @@ Usage:
   tidemark run      --config FILE        bootstrap if needed, apply events, publish
   tidemark show     --config FILE [--history] ENTITY KEY
   tidemark dlq list --config FILE [--json]
+  tidemark verify   --config FILE --entity E --against export:DIR [--repair] [--report FILE]
+                    exit 0: no drift, 1: drift found (or repaired), 2: error
   tidemark gen      --out DIR [--tenures N] [--events N] [--seed N] [--bad-lines N]
 
 Run 'tidemark COMMAND -h' for the flags of a command.
@@ -60,13 +62,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdDLQ(ctx, args[1:], stdout, stderr)
 	case "gen":
 		err = cmdGen(ctx, args[1:], stdout, stderr)
+	case "verify":
+		err = cmdVerify(ctx, args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "error: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
+	var exit *exitError
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(err, &exit) && errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &exit) && errors.Is(err, errFlags):
+		return exit.code
+	case errors.As(err, &exit) && errors.Is(err, errDrift):
+		fmt.Fprintln(stderr, err) // a finding, not an error
+		return exit.code
+	case errors.As(err, &exit):
+		fmt.Fprintf(stderr, "error: %v\n", err)
+		return exit.code
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, errFlags):

@@ -59,6 +59,9 @@ type Entity struct {
 	Version string `yaml:"version"`
 	// Events maps an event type to create, patch or delete.
 	Events map[string]string `yaml:"events"`
+	// IgnoreFields lists attributes verify does not compare (they may
+	// differ by design); the version attribute is never compared.
+	IgnoreFields []string `yaml:"ignore_fields"`
 }
 
 // KeyAttr is a key attribute and where events carry its value.
