@@ -12,7 +12,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sort"
+	"sync"
 
 	"github.com/tidemark-dev/tidemark/internal/apply"
 	"github.com/tidemark-dev/tidemark/internal/change"
@@ -112,30 +114,8 @@ func (v *Verifier) Run(ctx context.Context, src change.Source) (Result, error) {
 	}
 	defer seen.Close()
 	var asOf timeMax
-	for {
-		rec, err := src.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return v.res, fmt.Errorf("reading the source: %w", err)
-		}
-		if rec.Dead != nil {
-			v.res.UnreadableRows++
-			continue
-		}
-		if rec.Change == nil {
-			continue
-		}
-		c := rec.Change
-		asOf.add(c.AsOf)
-		key := c.Key.Bytes()
-		if err := seen.Add(key); err != nil {
-			return v.res, err
-		}
-		if err := v.compare(c, key); err != nil {
-			return v.res, err
-		}
+	if err := v.compareAll(ctx, src, seen, &asOf); err != nil {
+		return v.res, err
 	}
 	if err := v.extras(seen, asOf); err != nil {
 		return v.res, err
@@ -149,27 +129,122 @@ func (v *Verifier) Run(ctx context.Context, src change.Source) (Result, error) {
 	return v.res, nil
 }
 
-// compare checks one source row against the copy.
-func (v *Verifier) compare(c *change.Change, key []byte) error {
-	rec, err := v.store.Get(v.opts.Entity, key)
-	if err != nil {
+// finding is what comparing one source row found; entry is nil for a
+// matching or newer key.
+type finding struct {
+	c      *change.Change
+	entry  *Entry
+	newer  bool
+	status string
+}
+
+// compareAll reads the source in this goroutine (recording its keys) and
+// compares rows on every core: reading the copy and decoding it cost more
+// than decoding the source. Findings are reported and repaired in one place.
+func (v *Verifier) compareAll(ctx context.Context, src change.Source, seen *state.KeySet, asOf *timeMax) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	workers := max(runtime.GOMAXPROCS(0), 1)
+	rows := make(chan *change.Change, 256)
+	found := make(chan finding, 256)
+	errc := make(chan error, workers+1)
+	var wg sync.WaitGroup
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range rows {
+				f, err := v.compare(c)
+				if err != nil {
+					errc <- err
+					return
+				}
+				found <- f
+			}
+		}()
+	}
+	go func() { wg.Wait(); close(found) }()
+	go func() {
+		defer close(rows)
+		for {
+			rec, err := src.Next(ctx)
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			if err != nil {
+				if ctx.Err() == nil {
+					errc <- fmt.Errorf("reading the source: %w", err)
+				}
+				return
+			}
+			if rec.Dead != nil {
+				found <- finding{status: "unreadable"}
+				continue
+			}
+			if rec.Change == nil {
+				continue
+			}
+			asOf.add(rec.Change.AsOf)
+			if err := seen.Add(rec.Change.Key.Bytes()); err != nil {
+				errc <- err
+				return
+			}
+			select {
+			case rows <- rec.Change:
+			case <-ctx.Done():
+				errc <- ctx.Err()
+				return
+			}
+		}
+	}()
+	var first error
+	for f := range found {
+		if first != nil {
+			continue // drain so that the workers end
+		}
+		switch {
+		case f.status == "unreadable":
+			v.res.UnreadableRows++
+		case f.newer:
+			v.res.Newer++
+		case f.entry == nil:
+			v.res.Matching++
+		default:
+			if f.entry.Status == "missing_in_copy" {
+				v.res.MissingInCopy++
+			} else {
+				v.res.Differing++
+			}
+			if first = v.drift(f.c, *f.entry); first != nil {
+				cancel() // stop reading; the workers end when the rows do
+			}
+		}
+	}
+	select {
+	case err := <-errc:
 		return err
+	default:
+		return first
+	}
+}
+
+// compare checks one source row against the copy.
+func (v *Verifier) compare(c *change.Change) (finding, error) {
+	rec, err := v.store.Get(v.opts.Entity, c.Key.Bytes())
+	if err != nil {
+		return finding{}, err
 	}
 	switch {
 	case rec != nil && rec.Changed.After(c.AsOf):
-		v.res.Newer++
-		return nil
+		return finding{newer: true}, nil
 	case rec == nil || !rec.Live:
-		v.res.MissingInCopy++
-		return v.drift(c, Entry{Key: c.Key.String(), Status: "missing_in_copy", Causes: v.causes.missing(c.Key.String())})
+		return finding{c: c, entry: &Entry{Key: c.Key.String(), Status: "missing_in_copy", Causes: v.causes.missing(c.Key.String())}}, nil
 	}
 	diffs := v.diff(c.Image, rec.Image)
 	if len(diffs) == 0 {
-		v.res.Matching++
-		return nil
+		return finding{}, nil
 	}
-	v.res.Differing++
-	return v.drift(c, Entry{Key: c.Key.String(), Status: "differs", Fields: diffs, Causes: v.causes.differs(c.Key.String(), rec)})
+	return finding{c: c, entry: &Entry{Key: c.Key.String(), Status: "differs", Fields: diffs, Causes: v.causes.differs(c.Key.String(), rec)}}, nil
 }
 
 // diff lists the attributes whose values differ, in name order.
