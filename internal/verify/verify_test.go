@@ -99,7 +99,7 @@ func TestVerify(t *testing.T) {
 	for _, repair := range []bool{false, true} {
 		s, mat := setup(t)
 		source := []*change.Change{
-			row(img("same", "a", "1"), export, "7"),              // matches (the version is ignored)
+			row(img("same", "a", "1"), export, "7"),             // matches (the version is ignored)
 			row(img("silent", "a", "2", "b", "y"), export, "3"), // b differs: the silent writer
 			row(img("patched", "a", "1", "m", "[]"), export, "2"),
 			row(img("late", "a", "5"), export, "4"),
