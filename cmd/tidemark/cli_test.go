@@ -45,7 +45,7 @@ func TestUsagePaths(t *testing.T) {
 		{name: "show without --config", args: []string{"show", "tenure", "k"}, code: 2,
 			stderr: []string{"--config is required"}},
 		{name: "dlq alone", args: []string{"dlq"}, code: 2, stderr: []string{"want 'tidemark dlq list --config FILE'"}},
-		{name: "dlq with another verb", args: []string{"dlq", "replay"}, code: 2,
+		{name: "dlq with another verb", args: []string{"dlq", "purge"}, code: 2,
 			stderr: []string{"want 'tidemark dlq list --config FILE'"}},
 		{name: "dlq list without --config", args: []string{"dlq", "list"}, code: 2, stderr: []string{"--config is required"}},
 		{name: "gen without --out", args: []string{"gen"}, code: 2, stderr: []string{"--out is required"}},

@@ -13,8 +13,11 @@ import (
 )
 
 func cmdDLQ(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "replay" {
+		return cmdDLQReplay(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "list" {
-		return fmt.Errorf("%w: want 'tidemark dlq list --config FILE'", errUsage)
+		return fmt.Errorf("%w: want 'tidemark dlq list --config FILE' or 'tidemark dlq replay --config FILE [--reason TEXT]'", errUsage)
 	}
 	fs := newFlags("dlq list", stderr)
 	cfgPath := fs.String("config", "", "path of the tidemark YAML config")
@@ -57,4 +60,25 @@ func preview(raw []byte) string {
 		return strconv.Quote(string(raw[:60])) + "..."
 	}
 	return strconv.Quote(string(raw))
+}
+
+func cmdDLQReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("dlq replay", stderr)
+	cfgPath := fs.String("config", "", "path of the tidemark YAML config")
+	reason := fs.String("reason", "", "replay only dead letters whose reason contains this text, e.g. 'unknown event type'")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	p, err := openPipeline(*cfgPath, stderr, false, true)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	res, err := p.ReplayDeadLetters(ctx, *reason)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(res)
 }

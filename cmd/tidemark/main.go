@@ -25,6 +25,7 @@ Usage:
   tidemark run      --config FILE        bootstrap if needed, apply events, publish
   tidemark show     --config FILE [--history] ENTITY KEY
   tidemark dlq list --config FILE [--json]
+  tidemark dlq replay --config FILE [--reason TEXT]   decode again (after a config fix) and apply
   tidemark verify   --config FILE --entity E --against export:DIR [--repair] [--report FILE]
                     exit 0: no drift, 1: drift found (or repaired), 2: error
   tidemark gen      --out DIR [--tenures N] [--events N] [--seed N] [--bad-lines N]

@@ -199,3 +199,8 @@ func (t *Txn) Discard() {
 func (t *Txn) DeleteMeta(name string) error {
 	return t.b.Delete(prefix(pMeta, name), nil)
 }
+
+// DeleteDeadLetter removes a dead letter (it was replayed).
+func (t *Txn) DeleteDeadLetter(seq uint64) error {
+	return t.b.Delete(seqKey(pDead, seq), nil)
+}
