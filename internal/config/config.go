@@ -36,6 +36,17 @@ type Config struct {
 	Workers  int      `yaml:"workers"`
 	Entities []Entity `yaml:"entities"`
 	Sources  Sources  `yaml:"sources"`
+	// AWS overrides the default AWS configuration for s3:// sources.
+	AWS AWS `yaml:"aws"`
+}
+
+// AWS holds overrides of the default AWS configuration (credentials always
+// come from the default chain: environment, shared files, SSO, roles).
+type AWS struct {
+	// Region overrides AWS_REGION and the profile's region.
+	Region string `yaml:"region"`
+	// Endpoint points S3 at a compatible server (path-style addressing).
+	Endpoint string `yaml:"endpoint"`
 }
 
 // Lake configures the Parquet sink.
@@ -85,7 +96,8 @@ type Sources struct {
 // ExportSource is a DynamoDB export in a local folder.
 type ExportSource struct {
 	Entity string `yaml:"entity"`
-	// Path is the export folder (AWSDynamoDB/<exportId>) or a folder above it.
+	// Path is the export folder (AWSDynamoDB/<exportId>) or a folder above
+	// it, local or s3://bucket/prefix/.
 	Path string `yaml:"path"`
 }
 
@@ -155,7 +167,7 @@ func Load(path string) (Config, error) {
 // Resolve makes relative paths relative to dir.
 func (c *Config) Resolve(dir string) {
 	abs := func(p string) string {
-		if p == "" || filepath.IsAbs(p) {
+		if p == "" || filepath.IsAbs(p) || strings.HasPrefix(p, "s3://") {
 			return p
 		}
 		return filepath.Join(dir, p)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 
 	"github.com/tidemark-dev/tidemark/internal/config"
 	"github.com/tidemark-dev/tidemark/internal/source/export"
@@ -33,10 +32,13 @@ func (p *Pipeline) Bootstrap(ctx context.Context) error {
 
 func (p *Pipeline) bootstrapOne(ctx context.Context, src config.ExportSource) error {
 	ent, _ := p.cfg.EntityByName(src.Entity)
-	fsys := os.DirFS(src.Path)
+	fsys, err := p.exportFS(ctx, src.Path)
+	if err != nil {
+		return fmt.Errorf("bootstrapping %s: %w", src.Entity, err)
+	}
 	dir, err := export.Find(fsys, ".")
 	if err != nil {
-		if _, statErr := os.Stat(src.Path); errors.Is(statErr, fs.ErrNotExist) {
+		if _, statErr := fs.Stat(fsys, "."); errors.Is(statErr, fs.ErrNotExist) {
 			if id, done, merr := p.Store.Meta("bootpath/" + src.Entity + "/" + src.Path); merr == nil && done {
 				p.log.Warn("export folder is gone; the entity was bootstrapped from it already", "entity", src.Entity,
 					"path", src.Path, "export", string(id))

@@ -14,6 +14,7 @@ import (
 	"github.com/tidemark-dev/tidemark/internal/apply"
 	"github.com/tidemark-dev/tidemark/internal/config"
 	"github.com/tidemark-dev/tidemark/internal/event"
+	"github.com/tidemark-dev/tidemark/internal/source/s3fs"
 	"github.com/tidemark-dev/tidemark/internal/state"
 )
 
@@ -29,6 +30,7 @@ type Pipeline struct {
 	Progress Progress
 	// Now is the wall clock (ingestion and publish times).
 	Now func() time.Time
+	s3  s3fs.API // made on first use of an s3:// source
 }
 
 // Progress receives progress of long work.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -21,10 +20,16 @@ func (p *Pipeline) Verify(ctx context.Context, entity, against string, repair bo
 		return verify.Result{}, fmt.Errorf("unknown entity %q (see entities[].name in the config)", entity)
 	}
 	dirPath, ok := strings.CutPrefix(against, "export:")
-	if !ok {
-		return verify.Result{}, fmt.Errorf("--against %q: want export:DIR (scan and s3:// come with the live-AWS sources)", against)
+	if !ok && strings.HasPrefix(against, "s3://") {
+		dirPath, ok = against, true
 	}
-	fsys := os.DirFS(dirPath)
+	if !ok {
+		return verify.Result{}, fmt.Errorf("--against %q: want export:DIR or s3://bucket/prefix/ (scan comes with the live-AWS scan source)", against)
+	}
+	fsys, err := p.exportFS(ctx, dirPath)
+	if err != nil {
+		return verify.Result{}, err
+	}
 	dir, err := export.Find(fsys, ".")
 	if err != nil {
 		return verify.Result{}, fmt.Errorf("verifying against %s: %w", dirPath, err)
