@@ -67,7 +67,7 @@ func (p *Pipeline) bootstrapOne(ctx context.Context, src config.ExportSource) er
 		return fmt.Errorf("bootstrapping %s: %w", src.Entity, err)
 	}
 	txn := p.mat.Begin()
-	if err := p.mat.SetSnapshotAsOf(txn, src.Entity, m.Summary.ExportTime); err != nil {
+	if err := p.mat.SetSnapshotAsOf(txn, src.Entity, m.Summary.AsOf()); err != nil {
 		txn.Discard()
 		return err
 	}
@@ -81,12 +81,12 @@ func (p *Pipeline) bootstrapOne(ctx context.Context, src config.ExportSource) er
 	pr := p.progress()
 	pr.Start(fmt.Sprintf("bootstrap %s (export %s)", src.Entity, m.ID), m.Summary.ItemCount, "items")
 	defer pr.Done()
-	p.log.Info("phase bootstrap", "entity", src.Entity, "export", m.ID, "export_time", m.Summary.ExportTime, "items", m.Summary.ItemCount)
+	p.log.Info("phase bootstrap", "entity", src.Entity, "export", m.ID, "as_of", m.Summary.AsOf(), "incremental", m.Summary.Incremental(), "items", m.Summary.ItemCount)
 	if err := p.mat.Consume(ctx, s, p.cfg.BatchSize, func(n int) { pr.Add(int64(n)) }); err != nil {
 		return fmt.Errorf("bootstrapping %s from export %s: %w", src.Entity, m.ID, err)
 	}
 	txn = p.mat.Begin()
-	for k, v := range map[string]string{doneKey: m.Summary.ExportTime.String(), "bootpath/" + src.Entity + "/" + src.Path: m.ID} {
+	for k, v := range map[string]string{doneKey: m.Summary.AsOf().String(), "bootpath/" + src.Entity + "/" + src.Path: m.ID} {
 		if err := txn.SetMeta(k, []byte(v)); err != nil {
 			txn.Discard()
 			return err

@@ -38,6 +38,9 @@ func (p *Pipeline) Verify(ctx context.Context, entity, against string, repair bo
 	if err != nil {
 		return verify.Result{}, fmt.Errorf("verifying against %s: %w", dirPath, err)
 	}
+	if m.Summary.Incremental() {
+		return verify.Result{}, fmt.Errorf("verifying against %s: an incremental export holds only the changed items; verify against a full export", dirPath)
+	}
 	t := export.Table{Entity: ent.Name, HashAttr: ent.HashKey.Name, VersionAttr: ent.Version}
 	opts := verify.Options{Entity: ent.Name, HashAttr: ent.HashKey.Name, Report: report, Repair: repair,
 		ScratchDir: filepath.Dir(p.cfg.StateDir), BatchSize: p.cfg.BatchSize}
@@ -54,7 +57,7 @@ func (p *Pipeline) Verify(ctx context.Context, entity, against string, repair bo
 	pr := p.progress()
 	pr.Start(fmt.Sprintf("verify %s against export %s", entity, m.ID), m.Summary.ItemCount, "items")
 	defer pr.Done()
-	p.log.Info("phase verify", "entity", entity, "export", m.ID, "export_time", m.Summary.ExportTime, "repair", repair)
+	p.log.Info("phase verify", "entity", entity, "export", m.ID, "as_of", m.Summary.AsOf(), "repair", repair)
 	res, err := verify.New(p.Store, p.mat, opts).Run(ctx, src)
 	if err != nil {
 		return res, fmt.Errorf("verifying %s against export %s: %w", entity, m.ID, err)

@@ -19,11 +19,15 @@ import (
 
 // Summary is manifest-summary.json.
 type Summary struct {
-	Version        string    `json:"version"`
-	ExportArn      string    `json:"exportArn"`
-	StartTime      time.Time `json:"startTime"`
-	EndTime        time.Time `json:"endTime"`
-	ExportTime     time.Time `json:"exportTime"`
+	Version    string    `json:"version"`
+	ExportArn  string    `json:"exportArn"`
+	StartTime  time.Time `json:"startTime"`
+	EndTime    time.Time `json:"endTime"`
+	ExportTime time.Time `json:"exportTime"`
+	// An incremental export covers the writes of [ExportFromTime,
+	// ExportToTime) instead of the table at ExportTime.
+	ExportFromTime time.Time `json:"exportFromTime"`
+	ExportToTime   time.Time `json:"exportToTime"`
 	TableArn       string    `json:"tableArn"`
 	ItemCount      int64     `json:"itemCount"`
 	OutputFormat   string    `json:"outputFormat"`
@@ -38,6 +42,18 @@ type DataFile struct {
 	ItemCount   int64  `json:"itemCount"`
 	MD5Checksum string `json:"md5Checksum"`
 	ETag        string `json:"etag"`
+}
+
+// Incremental reports whether the export is an incremental one.
+func (s Summary) Incremental() bool { return s.ExportType == "INCREMENTAL_EXPORT" }
+
+// AsOf is the time the export reflects the table at: the export time of a
+// full export, the end of the window of an incremental one.
+func (s Summary) AsOf() time.Time {
+	if s.Incremental() {
+		return s.ExportToTime.UTC()
+	}
+	return s.ExportTime.UTC()
 }
 
 // Manifest is a whole export's description.
@@ -81,8 +97,8 @@ func Find(fsys fs.FS, root string) (string, error) {
 		if err != nil {
 			continue
 		}
-		if best == "" || s.ExportTime.After(bestTime) {
-			best, bestTime = dir, s.ExportTime
+		if best == "" || s.AsOf().After(bestTime) {
+			best, bestTime = dir, s.AsOf()
 		}
 	}
 	if best == "" {
@@ -112,12 +128,10 @@ func ReadManifest(fsys fs.FS, dir string) (*Manifest, error) {
 	}
 	p := path.Join(dir, "manifest-summary.json")
 	switch {
-	case s.ExportTime.IsZero():
-		return nil, fmt.Errorf("export manifest %s has no exportTime", p)
+	case s.AsOf().IsZero():
+		return nil, fmt.Errorf("export manifest %s has no exportTime (nor exportToTime for an incremental export)", p)
 	case s.OutputFormat != "" && s.OutputFormat != "DYNAMODB_JSON":
 		return nil, fmt.Errorf("export manifest %s: outputFormat %s is not supported (export with DYNAMODB_JSON)", p, s.OutputFormat)
-	case s.ExportType == "INCREMENTAL_EXPORT":
-		return nil, fmt.Errorf("export %s is an incremental export; point the export source at a full export", dir)
 	}
 	m := &Manifest{Dir: dir, ID: path.Base(dir), Summary: s}
 	fp := path.Join(dir, "manifest-files.json")

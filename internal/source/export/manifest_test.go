@@ -140,8 +140,8 @@ func TestReadManifestErrors(t *testing.T) {
 	}{
 		{"item count sum mismatch", two(func(s map[string]any) { s["itemCount"] = 6 }),
 			[]string{"export " + testDir + ": data files hold 5 items but manifest-summary.json says 6"}, nil},
-		{"incremental export", two(func(s map[string]any) { s["exportType"] = "INCREMENTAL_EXPORT" }),
-			[]string{"export " + testDir + " is an incremental export", "full export"}, nil},
+		{"incremental export without its window", two(func(s map[string]any) { s["exportType"] = "INCREMENTAL_EXPORT" }),
+			[]string{"nor exportToTime for an incremental export"}, nil},
 		{"ION output", two(func(s map[string]any) { s["outputFormat"] = "ION" }),
 			[]string{"export manifest " + summaryPath + ": outputFormat ION is not supported", "DYNAMODB_JSON"}, nil},
 		{"no export time", two(func(s map[string]any) { delete(s, "exportTime") }),

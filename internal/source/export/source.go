@@ -279,7 +279,7 @@ func (s *Source) readFile(j job) error {
 	}
 	br := bufio.NewReaderSize(zr, 1<<20)
 	src := s.m.SourceID(j.f)
-	asOf := s.m.Summary.ExportTime.UTC()
+	asOf := s.m.Summary.AsOf()
 	var line int64
 	var recs []change.Record
 	var read int64
@@ -356,25 +356,41 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 	}
 }
 
-// row turns one export line into a snapshot change.
+// row turns one export line into a snapshot change: an item of a full
+// export, or a change of an incremental export (the new image, or a delete
+// when there is none), true at its write time.
 func (s *Source) row(line []byte, asOf time.Time) (*change.Change, error) {
-	item, err := ddbjson.DecodeExportLine(line)
-	if err != nil {
-		return nil, err
+	c := &change.Change{Entity: s.table.Entity, Op: change.OpUpsert, AsOf: asOf, EventTime: asOf,
+		Origin: change.OriginSnapshot, SourceSystem: "export"}
+	var keys ddbjson.Map
+	if s.m.Summary.Incremental() {
+		inc, err := ddbjson.DecodeIncrementalLine(line)
+		if err != nil {
+			return nil, err
+		}
+		keys, c.Image = inc.Keys, inc.NewImage
+		if inc.NewImage == nil {
+			c.Op = change.OpDelete
+		}
+		if !inc.WriteTime.IsZero() {
+			c.AsOf, c.EventTime = inc.WriteTime, inc.WriteTime
+		}
+	} else {
+		item, err := ddbjson.DecodeExportLine(line)
+		if err != nil {
+			return nil, err
+		}
+		keys, c.Image = item, item
 	}
-	c := &change.Change{
-		Entity: s.table.Entity, Op: change.OpUpsert, Image: item,
-		AsOf: asOf, EventTime: asOf, Origin: change.OriginSnapshot, SourceSystem: "export",
-	}
-	c.Key.Hash = item[s.table.HashAttr]
+	c.Key.Hash = keys[s.table.HashAttr]
 	if s.table.RangeAttr != "" {
-		c.Key.Range = item[s.table.RangeAttr]
+		c.Key.Range = keys[s.table.RangeAttr]
 	}
 	if err := c.Key.Validate(); err != nil {
 		return nil, fmt.Errorf("item key (%s): %w", s.table.HashAttr, err)
 	}
-	if s.table.VersionAttr != "" {
-		if v, ok := item[s.table.VersionAttr]; ok && v.Kind == ddbjson.KindN {
+	if s.table.VersionAttr != "" && c.Image != nil {
+		if v, ok := c.Image[s.table.VersionAttr]; ok && v.Kind == ddbjson.KindN {
 			c.Version = v.Str
 		}
 	}
