@@ -23,11 +23,14 @@ const usage = `tidemark keeps an analytics copy of DynamoDB entities correct and
 
 Usage:
   tidemark run      --config FILE        bootstrap if needed, apply events, publish
+  tidemark snapshot --config FILE        only load the configured exports not loaded yet
+  tidemark publish  --config FILE        only publish what changed
   tidemark show     --config FILE [--history] ENTITY KEY
   tidemark dlq list --config FILE [--json]
   tidemark dlq replay --config FILE [--reason TEXT]   decode again (after a config fix) and apply
   tidemark verify   --config FILE --entity E --against export:DIR [--repair] [--report FILE]
                     exit 0: no drift, 1: drift found (or repaired), 2: error
+  tidemark export start --table T --s3 s3://bucket/prefix/ [--at TIME | --from T1 --to T2]
   tidemark gen      --out DIR [--tenures N] [--events N] [--seed N] [--bad-lines N]
 
 Run 'tidemark COMMAND -h' for the flags of a command.
@@ -65,6 +68,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdGen(ctx, args[1:], stdout, stderr)
 	case "verify":
 		err = cmdVerify(ctx, args[1:], stdout, stderr)
+	case "export":
+		err = cmdExport(ctx, args[1:], stdout, stderr)
+	case "snapshot", "publish":
+		err = cmdStep(ctx, args[0], args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "error: unknown command %q\n\n%s", args[0], usage)
 		return 2

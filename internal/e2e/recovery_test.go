@@ -121,3 +121,22 @@ func mustGetwd(t *testing.T) string {
 	}
 	return wd
 }
+
+// TestSnapshotThenPublish: the steps of run one by one.
+func TestSnapshotThenPublish(t *testing.T) {
+	dir := generate(t, 100, 100, 0, 26)
+	cfg := filepath.Join(dir, "tidemark.yaml")
+	out := string(tidemark(t, "snapshot", "--config", cfg))
+	if !strings.Contains(out, "items loaded from exports\t100") {
+		t.Fatalf("snapshot: %q", out)
+	}
+	if out := string(tidemark(t, "snapshot", "--config", cfg)); !strings.Contains(out, "items loaded from exports\t0") {
+		t.Fatalf("second snapshot: %q", out)
+	}
+	if out := string(tidemark(t, "publish", "--config", cfg)); !strings.Contains(out, "files written\t2") {
+		t.Fatalf("publish: %q", out)
+	}
+	if out := string(tidemark(t, "publish", "--config", cfg)); !strings.Contains(out, "files written\t0") {
+		t.Fatalf("second publish: %q", out)
+	}
+}
