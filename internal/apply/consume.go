@@ -67,7 +67,7 @@ func (m *Materializer) record(txn *state.Txn, rec change.Record) error {
 		}
 	}
 	if rec.Next.Source != "" {
-		txn.SetPosition(rec.Next.Source, rec.Next.Offset)
+		txn.SetPosition(rec.Next.Source, rec.Next.Offset, rec.Next.Token)
 	}
 	return nil
 }

@@ -68,6 +68,10 @@ const (
 type Position struct {
 	Source string // a stable id of the source stream, e.g. "events:events/tenure.jsonl"
 	Offset int64
+	// Token is an opaque resume token for sources that need more than an
+	// offset (a scan segment's LastEvaluatedKey); "" for most. A string, so
+	// that positions stay comparable.
+	Token string
 }
 
 // Change is one keyed operation on an entity.

@@ -44,7 +44,7 @@ func BenchmarkCommit(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		txn.SetPosition("export:x/a.json.gz", int64(n))
+		txn.SetPosition("export:x/a.json.gz", int64(n), "")
 		if err := txn.Commit(); err != nil {
 			b.Fatal(err)
 		}

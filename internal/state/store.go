@@ -153,14 +153,25 @@ func (s *Store) Get(entity string, key []byte) (*Record, error) {
 
 // Position returns the committed offset of a source stream.
 func (s *Store) Position(source string) (int64, bool, error) {
+	off, _, ok, err := s.PositionToken(source)
+	return off, ok, err
+}
+
+// PositionToken returns the committed offset of a source stream and its
+// resume token (a DynamoDB LastEvaluatedKey, say), if any.
+func (s *Store) PositionToken(source string) (int64, []byte, bool, error) {
 	v, ok, err := s.get(prefix(pPos, source))
 	if err != nil || !ok {
-		return 0, false, err
+		return 0, nil, false, err
 	}
-	if len(v) != 8 {
-		return 0, false, fmt.Errorf("state store: bad position for %s", source)
+	if len(v) < 8 {
+		return 0, nil, false, fmt.Errorf("state store: bad position for %s", source)
 	}
-	return int64(binary.BigEndian.Uint64(v)), true, nil
+	var token []byte
+	if len(v) > 8 {
+		token = v[8:]
+	}
+	return int64(binary.BigEndian.Uint64(v)), token, true, nil
 }
 
 // Meta returns a metadata value.

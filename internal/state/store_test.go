@@ -112,7 +112,7 @@ func TestDiscardLeavesNothing(t *testing.T) {
 	if err := txn.MarkEvent("tenure", "ev-1"); err != nil {
 		t.Fatal(err)
 	}
-	txn.SetPosition("events:a", 100)
+	txn.SetPosition("events:a", 100, "")
 	if err := txn.SetMeta("asof/tenure", []byte("x")); err != nil {
 		t.Fatal(err)
 	}
@@ -302,10 +302,10 @@ func TestEvents(t *testing.T) {
 func TestPositionsAndMeta(t *testing.T) {
 	s, dir := newStore(t)
 	txn := s.Begin()
-	txn.SetPosition("events:events/tenure.jsonl", 10)
-	txn.SetPosition("events:events/tenure.jsonl", 4096)
-	txn.SetPosition("export:01793498400000-7992c77e/a.json.gz", 0)
-	txn.SetPosition("export:01793498400000-7992c77e/b.json.gz", 1<<40)
+	txn.SetPosition("events:events/tenure.jsonl", 10, "")
+	txn.SetPosition("events:events/tenure.jsonl", 4096, "")
+	txn.SetPosition("export:01793498400000-7992c77e/a.json.gz", 0, "")
+	txn.SetPosition("export:01793498400000-7992c77e/b.json.gz", 1<<40, "")
 	if err := txn.SetMeta("asof/tenure", []byte("2026-11-01T02:00:00Z")); err != nil {
 		t.Fatal(err)
 	}
@@ -345,10 +345,20 @@ func TestPositionsAndMeta(t *testing.T) {
 	defer s.Close()
 	check(s)
 	txn = s.Begin()
-	txn.SetPosition("events:events/tenure.jsonl", 8192)
+	txn.SetPosition("events:events/tenure.jsonl", 8192, "")
 	commit(t, txn)
 	if off, _, _ := s.Position("events:events/tenure.jsonl"); off != 8192 {
 		t.Errorf("position after an update = %d", off)
+	}
+	// A resume token rides with the offset.
+	txn = s.Begin()
+	txn.SetPosition("scan:T/1/4", 3, "{\"id\":{\"S\":\"k\"}}")
+	commit(t, txn)
+	if off, tok, ok, err := s.PositionToken("scan:T/1/4"); err != nil || !ok || off != 3 || tok == nil || string(tok) != `{"id":{"S":"k"}}` {
+		t.Errorf("position with a token = %d %q %v %v", off, tok, ok, err)
+	}
+	if _, tok, _, _ := s.PositionToken("events:events/tenure.jsonl"); tok != nil {
+		t.Errorf("a plain position has token %q", tok)
 	}
 }
 

@@ -18,7 +18,7 @@ type Txn struct {
 	// from the store), so that nothing is encoded twice.
 	encoded   map[*Record][]byte
 	events    map[string]struct{}
-	positions map[string]int64
+	positions map[string]position
 	gens      map[string]uint64
 	deadSeq   uint64
 	inconsSeq uint64
@@ -34,7 +34,7 @@ func (s *Store) Begin() *Txn {
 		recs:      map[string]*Record{},
 		encoded:   map[*Record][]byte{},
 		events:    map[string]struct{}{},
-		positions: map[string]int64{},
+		positions: map[string]position{},
 		gens:      map[string]uint64{},
 		deadSeq:   s.deadSeq,
 		inconsSeq: s.inconsSeq,
@@ -115,9 +115,15 @@ func (t *Txn) MarkEvent(entity, id string) error {
 	return t.b.Set(k, nil, nil)
 }
 
-// SetPosition records the offset a source resumes from.
-func (t *Txn) SetPosition(source string, offset int64) {
-	t.positions[source] = offset
+type position struct {
+	offset int64
+	token  string
+}
+
+// SetPosition records the offset a source resumes from, and an opaque
+// resume token when the source needs more than an offset ("": none).
+func (t *Txn) SetPosition(source string, offset int64, token string) {
+	t.positions[source] = position{offset, token}
 }
 
 // SetMeta writes a metadata value in this transaction.
@@ -159,10 +165,9 @@ func (t *Txn) Commit() error {
 			return err
 		}
 	}
-	var pos [8]byte
-	for src, off := range t.positions {
-		binary.BigEndian.PutUint64(pos[:], uint64(off))
-		if err := t.b.Set(prefix(pPos, src), pos[:], nil); err != nil {
+	for src, p := range t.positions {
+		v := binary.BigEndian.AppendUint64(nil, uint64(p.offset))
+		if err := t.b.Set(prefix(pPos, src), append(v, p.token...), nil); err != nil {
 			return err
 		}
 	}
