@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Runs every test of tidemark. On a fresh machine it first installs the
 # test-only tools it needs from the npm registry (DuckDB's Node.js package,
-# the independent Parquet reader). Usage: scripts/test.sh [go test flags]
+# the independent Parquet reader, and dynalite, a local DynamoDB server).
+# Usage: scripts/test.sh [go test flags]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ ! -d tools/duckdb/node_modules/@duckdb/node-api ]; then
   echo "installing test tools (tools/duckdb: npm ci)" >&2
   (cd tools/duckdb && npm ci --no-audit --no-fund --loglevel=error)
+fi
+if [ ! -d tools/dynalite/node_modules/dynalite ]; then
+  echo "installing test tools (tools/dynalite: npm ci)" >&2
+  (cd tools/dynalite && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 go vet ./...

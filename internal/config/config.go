@@ -47,6 +47,8 @@ type AWS struct {
 	Region string `yaml:"region"`
 	// Endpoint points S3 at a compatible server (path-style addressing).
 	Endpoint string `yaml:"endpoint"`
+	// DynamoDBEndpoint points DynamoDB at a compatible server.
+	DynamoDBEndpoint string `yaml:"dynamodb_endpoint"`
 }
 
 // Lake configures the Parquet sink.
@@ -90,6 +92,7 @@ type KeyAttr struct {
 // Sources lists where changes come from.
 type Sources struct {
 	Exports []ExportSource `yaml:"exports"`
+	Scans   []ScanSource   `yaml:"scans"`
 	Events  []EventsSource `yaml:"events"`
 }
 
@@ -99,6 +102,23 @@ type ExportSource struct {
 	// Path is the export folder (AWSDynamoDB/<exportId>) or a folder above
 	// it, local or s3://bucket/prefix/.
 	Path string `yaml:"path"`
+}
+
+// ScanSource bootstraps an entity with a parallel Scan of its table, held
+// to a read-capacity budget and resumable.
+type ScanSource struct {
+	Entity string `yaml:"entity"`
+	// Segments is TotalSegments (0: from the table's size).
+	Segments int `yaml:"segments"`
+	// Consistent asks for strongly consistent reads.
+	Consistent bool `yaml:"consistent"`
+	// BudgetRCU is the read capacity per second to stay within; an
+	// on-demand table needs it.
+	BudgetRCU float64 `yaml:"budget_rcu"`
+	// BudgetFraction is, instead, a fraction of the provisioned capacity.
+	BudgetFraction float64 `yaml:"budget_fraction"`
+	// PageLimit is the first page's Limit (it then adapts to the budget).
+	PageLimit int32 `yaml:"page_limit"`
 }
 
 // EventsSource is a set of newline-delimited event files.

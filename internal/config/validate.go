@@ -101,6 +101,21 @@ func (c *Config) Validate() error {
 			bad(p+".path", "is empty; set the export folder (the one holding AWSDynamoDB/<exportId>/)")
 		}
 	}
+	for i, s := range c.Sources.Scans {
+		p := fmt.Sprintf("sources.scans[%d]", i)
+		if _, ok := c.EntityByName(s.Entity); !ok {
+			bad(p+".entity", "%q is not an entity of entities[].name", s.Entity)
+		}
+		switch {
+		case s.BudgetRCU < 0 || s.BudgetFraction < 0 || s.BudgetFraction > 1:
+			bad(p+".budget_rcu", "budgets must be positive, and budget_fraction at most 1")
+		case s.BudgetRCU == 0 && s.BudgetFraction == 0:
+			bad(p+".budget_rcu", "is missing; set the read capacity per second the scan may use (e.g. 500), or budget_fraction of a provisioned table (e.g. 0.25)")
+		}
+		if s.Segments < 0 || s.Segments > 1000000 {
+			bad(p+".segments", "must be between 1 and 1000000 (0: from the table's size)")
+		}
+	}
 	for i, s := range c.Sources.Events {
 		if s.Path == "" {
 			bad(fmt.Sprintf("sources.events[%d].path", i), "is empty; set a file or a glob such as events/*.jsonl")

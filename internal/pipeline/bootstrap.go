@@ -27,6 +27,11 @@ func (p *Pipeline) Bootstrap(ctx context.Context) error {
 			return err
 		}
 	}
+	for _, src := range p.cfg.Sources.Scans {
+		if err := p.bootstrapScan(ctx, src); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -1,0 +1,75 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/tidemark-dev/tidemark/internal/testutil/dynalite"
+)
+
+// TestRunFromScan: `run` bootstraps from a parallel Scan of a
+// DynamoDB-compatible server (dynalite) under a read budget; SIGKILLed
+// mid-scan and restarted, it ends with every item exactly once: one history
+// row per item, as an uninterrupted scan gives.
+func TestRunFromScan(t *testing.T) {
+	endpoint := dynalite.Start(t)
+	c := dynalite.Client(t, endpoint)
+	dynalite.CreateTable(t, c, "TenureInformation", "id", 0)
+	const n = 6000
+	items := make([]map[string]types.AttributeValue, n)
+	for i := range items {
+		items[i] = map[string]types.AttributeValue{
+			"id":               &types.AttributeValueMemberS{Value: fmt.Sprintf("8f0c3a52-6d2e-4b1a-9c7e-%012d", i)},
+			"paymentReference": &types.AttributeValueMemberS{Value: fmt.Sprintf("%010d", i)},
+			"versionNumber":    &types.AttributeValueMemberN{Value: "1"},
+			"notes":            &types.AttributeValueMemberS{Value: fmt.Sprintf("%01800d", i)},
+		}
+	}
+	dynalite.Load(t, c, "TenureInformation", items)
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "tidemark.yaml")
+	os.WriteFile(cfg, []byte(`state_dir: state
+lake: {dir: lake}
+batch_size: 100
+entities:
+  - name: tenure
+    table: TenureInformation
+    hash_key: {name: id, format: uuid}
+    version: versionNumber
+    events: {TenureUpdatedEvent: patch}
+sources:
+  scans:
+    - entity: tenure
+      segments: 4
+      budget_rcu: 600
+aws:
+  region: eu-west-2
+  dynamodb_endpoint: `+endpoint+"\n"), 0o644)
+	kills := 0
+	for _, delay := range []time.Duration{300 * time.Millisecond, 600 * time.Millisecond, 400 * time.Millisecond} {
+		if _, ok := killIn(t, cfg, "bootstrap", delay); ok {
+			kills++
+		}
+	}
+	if kills < 2 {
+		t.Fatalf("only %d kills landed in the scan", kills)
+	}
+	out := summary(t, tidemark(t, "run", "--config", cfg, "--json"))
+	d := readDump(t, filepath.Join(dir, "state"))
+	if len(d.Current) != n || len(d.History) != n {
+		t.Fatalf("after %d kills: %d keys, %d history rows; want %d of each (summary %v)", kills, len(d.Current), len(d.History), n, out)
+	}
+	if out := summary(t, tidemark(t, "run", "--config", cfg, "--json")); out["items"] != 0 {
+		t.Fatalf("a finished scan ran again: %v", out)
+	}
+}
