@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -27,7 +28,9 @@ import (
 
 // server starts an in-process S3-compatible server speaking the real HTTP
 // protocol, and returns a real SDK client for it.
-func server(t *testing.T) (*s3.Client, string) {
+func server(t *testing.T) (*s3.Client, string) { return serverB(t) }
+
+func serverB(t testing.TB) (*s3.Client, string) {
 	t.Helper()
 	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
 	t.Cleanup(srv.Close)
@@ -44,6 +47,10 @@ func server(t *testing.T) (*s3.Client, string) {
 
 // upload copies the files under dir to s3://bucket/prefix/.
 func upload(t *testing.T, c *s3.Client, dir, bucket, prefix string) {
+	uploadB(t, c, dir, bucket, prefix)
+}
+
+func uploadB(t testing.TB, c *s3.Client, dir, bucket, prefix string) {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
@@ -179,5 +186,50 @@ func TestFSConformance(t *testing.T) {
 	fsys := s3fs.New(context.Background(), client, "conf", "root")
 	if err := fstest.TestFS(fsys, "a/one.txt", "a/b/two.txt"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// BenchmarkExportFromS3 reads a 20,000-tenure export from the in-process
+// S3-compatible server and from the local folder.
+func BenchmarkExportFromS3(b *testing.B) {
+	dir := b.TempDir()
+	if _, err := gen.Generate(context.Background(), gen.Options{Dir: dir, Tenures: 20000, Seed: 8, Files: 4}); err != nil {
+		b.Fatal(err)
+	}
+	local := filepath.Join(dir, "export")
+	client, _ := serverB(b)
+	uploadB(b, client, local, "bench-bucket", "x/")
+	for _, fsys := range []struct {
+		name string
+		fs   fs.FS
+	}{{"local", os.DirFS(local)}, {"s3", s3fs.New(context.Background(), client, "bench-bucket", "x")}} {
+		b.Run(fsys.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				start := time.Now()
+				n := countRows(b, fsys.fs)
+				b.ReportMetric(float64(n)/time.Since(start).Seconds(), "items/s")
+			}
+		})
+	}
+}
+
+func countRows(b testing.TB, fsys fs.FS) int {
+	dir, err := export.Find(fsys, ".")
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := export.ReadManifest(fsys, dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	src := export.NewSource(fsys, m, export.Table{Entity: "tenure", HashAttr: "id"}, 2,
+		func(string) (int64, bool, error) { return 0, false, nil })
+	defer src.Close()
+	n := 0
+	for {
+		if _, err := src.Next(context.Background()); err != nil {
+			return n
+		}
+		n++
 	}
 }
