@@ -70,6 +70,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	for _, r := range rows {
 		fmt.Fprintf(w, "%s\t%v\n", r.k, r.v)
 	}
+	for _, sc := range sum.Scans {
+		fmt.Fprintf(w, "scan of %s\t%d items, %d/%d segments, %.0f items/s, %.0f RCU/s of a %.0f RCU/s budget, %d throttles\n",
+			sc.Table, sc.Items, sc.SegmentsDone, sc.Segments, sc.ItemsPerSec, sc.RCUPerSec, sc.BudgetRCU, sc.Throttles)
+	}
 	return w.Flush()
 }
 

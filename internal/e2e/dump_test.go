@@ -129,12 +129,18 @@ func readJSONL(t *testing.T, path string) map[string]string {
 	return out
 }
 
-// summary reads a run's JSON summary.
+// summary reads the numbers of a run's JSON summary.
 func summary(t *testing.T, out []byte) map[string]float64 {
 	t.Helper()
-	var m map[string]float64
-	if err := json.Unmarshal(out, &m); err != nil {
+	var raw map[string]any
+	if err := json.Unmarshal(out, &raw); err != nil {
 		t.Fatalf("summary %q: %v", out, err)
+	}
+	m := map[string]float64{}
+	for k, v := range raw {
+		if f, ok := v.(float64); ok {
+			m[k] = f
+		}
 	}
 	return m
 }

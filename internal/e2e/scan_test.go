@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -64,7 +65,21 @@ aws:
 	if kills < 2 {
 		t.Fatalf("only %d kills landed in the scan", kills)
 	}
-	out := summary(t, tidemark(t, "run", "--config", cfg, "--json"))
+	raw := tidemark(t, "run", "--config", cfg, "--json")
+	var full struct {
+		Scans []struct {
+			Table     string  `json:"table"`
+			Segments  int     `json:"segments"`
+			Done      int     `json:"segments_done"`
+			RCUPerSec float64 `json:"rcu_per_s"`
+			Budget    float64 `json:"budget_rcu"`
+		} `json:"scans"`
+	}
+	if err := json.Unmarshal(raw, &full); err != nil || len(full.Scans) != 1 || full.Scans[0].Done != 4 ||
+		full.Scans[0].Budget != 600 || full.Scans[0].RCUPerSec > 600*1.1 {
+		t.Fatalf("summary scans %+v (%v): want 4/4 segments within the 600 RCU/s budget", full.Scans, err)
+	}
+	out := summary(t, raw)
 	d := readDump(t, filepath.Join(dir, "state"))
 	if len(d.Current) != n || len(d.History) != n {
 		t.Fatalf("after %d kills: %d keys, %d history rows; want %d of each (summary %v)", kills, len(d.Current), len(d.History), n, out)

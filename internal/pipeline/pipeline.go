@@ -29,8 +29,9 @@ type Pipeline struct {
 	// Progress reports long work; nil reports nothing.
 	Progress Progress
 	// Now is the wall clock (ingestion and publish times).
-	Now func() time.Time
-	s3  s3fs.API // made on first use of an s3:// source
+	Now   func() time.Time
+	s3    s3fs.API // made on first use of an s3:// source
+	scans []ScanFigures
 }
 
 // Progress receives progress of long work.
@@ -103,6 +104,23 @@ type Summary struct {
 	RowsPublished   int64         `json:"rows_published"`
 	Leftovers       int64         `json:"leftovers"`
 	Elapsed         time.Duration `json:"elapsed_ns"`
+	// Scans has the figures of each table scan of this run.
+	Scans []ScanFigures `json:"scans,omitempty"`
+}
+
+// ScanFigures are a scan's metrics: what it read and the capacity it used
+// against its budget.
+type ScanFigures struct {
+	Table        string  `json:"table"`
+	Items        int64   `json:"items"`
+	Pages        int64   `json:"pages"`
+	Segments     int     `json:"segments"`
+	SegmentsDone int     `json:"segments_done"`
+	ItemsPerSec  float64 `json:"items_per_s"`
+	RCUConsumed  float64 `json:"rcu_consumed"`
+	RCUPerSec    float64 `json:"rcu_per_s"`
+	BudgetRCU    float64 `json:"budget_rcu"`
+	Throttles    int64   `json:"throttles"`
 }
 
 // Run bootstraps what is not bootstrapped yet, applies the events files,
@@ -126,7 +144,7 @@ func (p *Pipeline) Run(ctx context.Context) (Summary, error) {
 		Duplicates: st.Duplicates, Stale: st.Stale, Unchanged: st.Unchanged, Orphans: st.Orphans,
 		Inconsistencies: st.Inconsistencies, DeadLetters: st.DeadLetters,
 		FilesWritten: pub.Files, RowsPublished: pub.Rows, Leftovers: pub.Leftovers,
-		Elapsed: time.Since(start),
+		Elapsed: time.Since(start), Scans: p.scans,
 	}
 	return sum, nil
 }

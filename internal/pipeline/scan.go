@@ -59,13 +59,37 @@ func (p *Pipeline) bootstrapScan(ctx context.Context, src config.ScanSource) err
 	pr.Start(fmt.Sprintf("scan %s (%d segments)", ent.Table, s.Stats().Segments), 0, "items")
 	p.log.Info("phase bootstrap", "entity", ent.Name, "scan", ent.Table, "segments", s.Stats().Segments, "budget_rcu", s.Stats().Budget)
 	t0 := time.Now()
+	figures := func() ScanFigures {
+		st := s.Stats()
+		el := max(time.Since(t0).Seconds(), 1e-9)
+		return ScanFigures{Table: ent.Table, Items: st.Items, Pages: st.Pages, Segments: st.Segments,
+			SegmentsDone: st.SegmentsDone, ItemsPerSec: float64(st.Items) / el, RCUConsumed: st.Consumed,
+			RCUPerSec: st.Consumed / el, BudgetRCU: st.Budget, Throttles: st.Throttles}
+	}
+	stop := make(chan struct{})
+	go func() { // progress in the log every 10 s
+		tick := time.NewTicker(10 * time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				f := figures()
+				p.log.Info("scan progress", "table", f.Table, "segments_done", f.SegmentsDone, "segments", f.Segments,
+					"items", f.Items, "items_per_s", int(f.ItemsPerSec), "rcu_per_s", int(f.RCUPerSec), "budget_rcu", f.BudgetRCU,
+					"throttles", f.Throttles)
+			}
+		}
+	}()
 	err = p.mat.Consume(ctx, s, p.cfg.BatchSize, func(n int) { pr.Add(int64(n)) })
+	close(stop)
 	pr.Done()
-	st := s.Stats()
-	el := time.Since(t0).Seconds()
-	p.log.Info("scan", "table", ent.Table, "items", st.Items, "pages", st.Pages, "segments_done", st.SegmentsDone,
-		"segments", st.Segments, "items_per_s", float64(st.Items)/el, "rcu_per_s", st.Consumed/el, "budget_rcu", st.Budget,
-		"throttles", st.Throttles)
+	f := figures()
+	p.scans = append(p.scans, f)
+	p.log.Info("scan", "table", f.Table, "items", f.Items, "pages", f.Pages, "segments_done", f.SegmentsDone,
+		"segments", f.Segments, "items_per_s", int(f.ItemsPerSec), "rcu_per_s", int(f.RCUPerSec), "budget_rcu", f.BudgetRCU,
+		"throttles", f.Throttles)
 	if err != nil {
 		return fmt.Errorf("bootstrapping %s from a scan of %s: %w", ent.Name, ent.Table, err)
 	}
