@@ -28,7 +28,7 @@ Usage:
   tidemark show     --config FILE [--history] ENTITY KEY
   tidemark dlq list --config FILE [--json]
   tidemark dlq replay --config FILE [--reason TEXT]   decode again (after a config fix) and apply
-  tidemark verify   --config FILE --entity E --against export:DIR [--repair] [--report FILE]
+  tidemark verify   --config FILE --entity E --against export:DIR|s3://B/P/|scan [--repair] [--report FILE]
                     exit 0: no drift, 1: drift found (or repaired), 2: error
   tidemark export start --table T --s3 s3://bucket/prefix/ [--at TIME | --from T1 --to T2]
   tidemark gen      --out DIR [--tenures N] [--events N] [--seed N] [--bad-lines N]

@@ -27,7 +27,7 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlags("verify", stderr)
 	cfgPath := fs.String("config", "", "path of the tidemark YAML config")
 	entity := fs.String("entity", "", "the entity to verify, e.g. tenure")
-	against := fs.String("against", "", "the source of truth: export:DIR (a DynamoDB export folder)")
+	against := fs.String("against", "", "the source of truth: export:DIR, s3://bucket/prefix/ (a DynamoDB export) or scan (under the configured budget)")
 	repair := fs.Bool("repair", false, "apply the source's image to exactly the drifted keys (history rows say repair)")
 	report := fs.String("report", "", "the report file, JSON lines (default verify-ENTITY.jsonl beside the config)")
 	asJSON := fs.Bool("json", false, "print the summary as JSON")

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -8,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/tidemark-dev/tidemark/internal/testutil/dynalite"
@@ -86,5 +89,32 @@ aws:
 	}
 	if out := summary(t, tidemark(t, "run", "--config", cfg, "--json")); out["items"] != 0 {
 		t.Fatalf("a finished scan ran again: %v", out)
+	}
+
+	// A writer changes the table without events: one item changed, one
+	// deleted, one created. verify --against scan finds exactly those.
+	ctx := context.Background()
+	changed := items[10]
+	changed["paymentReference"] = &types.AttributeValueMemberS{Value: "9999999999"}
+	if _, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("TenureInformation"), Item: changed}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String("TenureInformation"),
+		Key: map[string]types.AttributeValue{"id": items[20]["id"]}}); err != nil {
+		t.Fatal(err)
+	}
+	created := map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: "aaaaaaaa-0000-4000-8000-000000000001"},
+		"versionNumber": &types.AttributeValueMemberN{Value: "1"}}
+	if _, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("TenureInformation"), Item: created}); err != nil {
+		t.Fatal(err)
+	}
+	report := filepath.Join(dir, "report.jsonl")
+	res := summary(t, tidemarkExit(t, 1, "verify", "--config", cfg, "--entity", "tenure", "--against", "scan", "--report", report, "--repair", "--json"))
+	if res["differing"] != 1 || res["extra_in_copy"] != 1 || res["missing_in_copy"] != 1 || res["repaired"] != 3 || res["matching"] != n-2 {
+		t.Fatalf("verify against the scan: %v", res)
+	}
+	res = summary(t, tidemarkExit(t, 0, "verify", "--config", cfg, "--entity", "tenure", "--against", "scan", "--report", report, "--json"))
+	if res["matching"] != n {
+		t.Fatalf("after repair: %v", res)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tidemark-dev/tidemark/internal/ddbjson"
@@ -110,11 +111,16 @@ func sinceText(r *state.Record) string {
 	return "its last " + r.Op
 }
 
-// timeMax keeps the latest time added.
-type timeMax struct{ t time.Time }
+// timeMin keeps the earliest time added (safe for concurrent use).
+type timeMin struct {
+	mu sync.Mutex
+	t  time.Time
+}
 
-func (m *timeMax) add(t time.Time) {
-	if t.After(m.t) {
+func (m *timeMin) add(t time.Time) {
+	m.mu.Lock()
+	if m.t.IsZero() || t.Before(m.t) {
 		m.t = t
 	}
+	m.mu.Unlock()
 }

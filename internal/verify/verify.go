@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/tidemark-dev/tidemark/internal/apply"
 	"github.com/tidemark-dev/tidemark/internal/change"
@@ -113,11 +114,11 @@ func (v *Verifier) Run(ctx context.Context, src change.Source) (Result, error) {
 		return v.res, err
 	}
 	defer seen.Close()
-	var asOf timeMax
+	var asOf timeMin
 	if err := v.compareAll(ctx, src, seen, &asOf); err != nil {
 		return v.res, err
 	}
-	if err := v.extras(seen, asOf); err != nil {
+	if err := v.extras(seen, asOf.t); err != nil {
 		return v.res, err
 	}
 	if err := v.commit(); err != nil {
@@ -141,7 +142,7 @@ type finding struct {
 // compareAll reads the source in this goroutine (recording its keys) and
 // compares rows on every core: reading the copy and decoding it cost more
 // than decoding the source. Findings are reported and repaired in one place.
-func (v *Verifier) compareAll(ctx context.Context, src change.Source, seen *state.KeySet, asOf *timeMax) error {
+func (v *Verifier) compareAll(ctx context.Context, src change.Source, seen *state.KeySet, asOf *timeMin) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	workers := max(runtime.GOMAXPROCS(0), 1)
@@ -274,8 +275,10 @@ func (v *Verifier) diff(src, cp ddbjson.Map) []FieldDiff {
 func plain(v ddbjson.Value) json.RawMessage { return ddbjson.AppendPlain(nil, v) }
 
 // extras walks the copy's live keys beside the source's keys: a key the
-// source does not hold was deleted there.
-func (v *Verifier) extras(seen *state.KeySet, asOf timeMax) error {
+// source does not hold was deleted there, unless the copy changed it after
+// the source's earliest row was read (a scan reads over time: a key created
+// after its segment passed is not in it).
+func (v *Verifier) extras(seen *state.KeySet, asOf time.Time) error {
 	it, err := seen.Iter()
 	if err != nil {
 		return err
@@ -288,7 +291,7 @@ func (v *Verifier) extras(seen *state.KeySet, asOf timeMax) error {
 		if it.Key() != nil && bytes.Equal(it.Key(), key) || !r.Live {
 			return nil
 		}
-		if r.Changed.After(asOf.t) {
+		if r.Changed.After(asOf) {
 			v.res.Newer++ // created after the source's as-of time
 			return nil
 		}
@@ -297,7 +300,7 @@ func (v *Verifier) extras(seen *state.KeySet, asOf timeMax) error {
 			return err
 		}
 		v.res.ExtraInCopy++
-		c := &change.Change{Entity: v.opts.Entity, Key: k, Op: change.OpDelete, AsOf: asOf.t, EventTime: asOf.t}
+		c := &change.Change{Entity: v.opts.Entity, Key: k, Op: change.OpDelete, AsOf: asOf, EventTime: asOf}
 		return v.drift(c, Entry{Key: k.String(), Status: "extra_in_copy", Causes: v.causes.extra(k.String(), r)})
 	})
 }
