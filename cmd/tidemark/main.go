@@ -31,6 +31,7 @@ Usage:
   tidemark verify   --config FILE --entity E --against export:DIR|s3://B/P/|scan [--repair] [--report FILE]
                     exit 0: no drift, 1: drift found (or repaired), 2: error
   tidemark export start --table T --s3 s3://bucket/prefix/ [--at TIME | --from T1 --to T2]
+  tidemark resync emit --config FILE --entity E --from export:DIR|s3://B/P/|scan --to file:PATH
   tidemark gen      --out DIR [--tenures N] [--events N] [--seed N] [--bad-lines N]
 
 Run 'tidemark COMMAND -h' for the flags of a command.
@@ -70,6 +71,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdVerify(ctx, args[1:], stdout, stderr)
 	case "export":
 		err = cmdExport(ctx, args[1:], stdout, stderr)
+	case "resync":
+		err = cmdResync(ctx, args[1:], stdout, stderr)
 	case "snapshot", "publish":
 		err = cmdStep(ctx, args[0], args[1:], stdout, stderr)
 	default:

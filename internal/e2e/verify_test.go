@@ -325,3 +325,53 @@ func TestDLQReplay(t *testing.T) {
 		t.Fatalf("second replay: %s", out)
 	}
 }
+
+// TestResyncEmit: a complete re-sync of an export, bracketed by markers
+// whose count and digest are those of the keys sent.
+func TestResyncEmit(t *testing.T) {
+	dir := generate(t, 250, 10, 0, 34)
+	cfg := filepath.Join(dir, "tidemark.yaml")
+	out := filepath.Join(dir, "resync.jsonl")
+	msg := string(tidemark(t, "resync", "emit", "--config", cfg, "--entity", "tenure", "--from", "export:"+filepath.Join(dir, "export"), "--to", "file:"+out))
+	if !strings.Contains(msg, "re-sync of 250 tenure entities") {
+		t.Fatalf("emit: %q", msg)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := splitLines(b)
+	if len(lines) != 252 {
+		t.Fatalf("%d lines, want 250 events and 2 markers", len(lines))
+	}
+	type ev struct {
+		EventType string `json:"eventType"`
+		EntityID  string `json:"entityId"`
+		Resync    struct {
+			ResyncID      string `json:"resyncId"`
+			Sequence      int    `json:"sequence"`
+			ExpectedCount *int   `json:"expectedCount"`
+			Count         *int   `json:"count"`
+			KeysDigest    string `json:"keysDigest"`
+		} `json:"resync"`
+	}
+	var first, last ev
+	json.Unmarshal([]byte(lines[0]), &first)
+	json.Unmarshal([]byte(lines[len(lines)-1]), &last)
+	if first.EventType != "ResyncStarted" || first.Resync.ExpectedCount == nil || *first.Resync.ExpectedCount != 250 ||
+		last.EventType != "ResyncCompleted" || last.Resync.Count == nil || *last.Resync.Count != 250 || last.Resync.ResyncID != first.Resync.ResyncID {
+		t.Fatalf("markers %+v %+v", first, last)
+	}
+	keys := map[string]bool{}
+	for i, l := range lines[1 : len(lines)-1] {
+		var e ev
+		json.Unmarshal([]byte(l), &e)
+		if e.EventType != "CurrentStateEvent" || e.Resync.Sequence != i+1 || keys[e.EntityID] {
+			t.Fatalf("event %d: %+v", i, e)
+		}
+		keys[e.EntityID] = true
+	}
+	if len(last.Resync.KeysDigest) != 16 {
+		t.Fatalf("digest %q", last.Resync.KeysDigest)
+	}
+}

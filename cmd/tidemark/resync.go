@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+func cmdResync(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "emit" {
+		return fmt.Errorf("%w: want 'tidemark resync emit --config FILE --entity E --from export:DIR|s3://...|scan --to file:PATH'", errUsage)
+	}
+	fs := newFlags("resync emit", stderr)
+	cfgPath := fs.String("config", "", "path of the tidemark YAML config")
+	entity := fs.String("entity", "", "the entity to re-sync, e.g. tenure")
+	from := fs.String("from", "", "where the current state comes from: export:DIR, s3://bucket/prefix/ or scan")
+	to := fs.String("to", "", "where the events go: file:PATH (Kafka and SQS come with those sources)")
+	system := fs.String("source-system", "tidemark", "the sourceSystem of the events")
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	path, ok := strings.CutPrefix(*to, "file:")
+	if *entity == "" || *from == "" || !ok || path == "" {
+		return fmt.Errorf("%w: --entity, --from and --to file:PATH are required", errUsage)
+	}
+	p, err := openPipeline(*cfgPath, stderr, false, false)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("creating %s: %w", path, err)
+	}
+	n, err := p.EmitResync(ctx, *entity, *from, *system, f)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "re-sync of %d %s entities written to %s\n", n, *entity, path)
+	return nil
+}
