@@ -65,6 +65,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		{"files written", sum.FilesWritten},
 		{"rows published", sum.RowsPublished},
 		{"values kept in _leftovers", sum.Leftovers},
+		{"re-syncs complete / incomplete", fmt.Sprintf("%d / %d", sum.ResyncsComplete, sum.ResyncsIncomplete)},
+		{"entities absent at the source (re-sync)", sum.AbsentAtSource},
 		{"elapsed", sum.Elapsed.Round(time.Millisecond)},
 	}
 	for _, r := range rows {

@@ -52,12 +52,15 @@ type Materializer struct {
 	opts     Options
 	asOf     map[string]time.Time
 	Stats    Stats
+	// Notes are things an operator should read (an incomplete re-sync).
+	Notes []string
 }
 
 // Stats counts outcomes since the materializer was made.
 type Stats struct {
 	Applied, SnapshotRows, EventsApplied, Duplicates, Reflected, Stale, Unchanged, Orphans int64
 	Inconsistencies, DeadLetters                                                           int64
+	ResyncsComplete, ResyncsIncomplete                                                     int64
 }
 
 // New returns a materializer over store for the given entities.
@@ -114,6 +117,14 @@ func (m *Materializer) Apply(txn *state.Txn, c *change.Change) (Outcome, error) 
 	}
 	var o Outcome
 	var err error
+	if c.Resync != nil {
+		o, err = m.applyResync(txn, c)
+		if err != nil {
+			return 0, fmt.Errorf("applying %s %s of re-sync %s: %w", c.Entity, c.EventType, c.Resync.ID, err)
+		}
+		m.count(c, o)
+		return o, nil
+	}
 	if c.Origin == change.OriginEvent {
 		o, err = m.applyEvent(txn, c)
 	} else {

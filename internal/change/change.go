@@ -98,6 +98,29 @@ type Change struct {
 	EventType    string
 	SourceSystem string
 	Pos          Position
+	// Resync is set for the events of a re-sync (docs/events.md).
+	Resync *Resync
+}
+
+// ResyncKind says which event of a re-sync a change is.
+type ResyncKind uint8
+
+// The re-sync events.
+const (
+	ResyncStarted   ResyncKind = iota + 1 // opens a re-sync: no image
+	ResyncItem                            // one entity's full image
+	ResyncCompleted                       // closes it: count and digest
+)
+
+// Resync is the re-sync part of a change.
+type Resync struct {
+	Kind          ResyncKind
+	ID            string
+	StartedAt     time.Time
+	ExpectedCount int64 // -1 when not given
+	Count         int64
+	Digest        string
+	Sequence      int64
 }
 
 // Label is the value of the _op column for the change.

@@ -75,6 +75,9 @@ type Entity struct {
 	// IgnoreFields lists attributes verify does not compare (they may
 	// differ by design); the version attribute is never compared.
 	IgnoreFields []string `yaml:"ignore_fields"`
+	// ResyncPolicy is what a complete re-sync does with the entities it did
+	// not send: report (the default) or delete.
+	ResyncPolicy string `yaml:"resync_policy"`
 }
 
 // KeyAttr is a key attribute and where events carry its value.

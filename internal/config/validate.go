@@ -67,6 +67,11 @@ func (c *Config) Validate() error {
 			bad(p+".name", "%q is used twice; entity names must be unique", e.Name)
 		}
 		names[e.Name] = true
+		switch e.ResyncPolicy {
+		case "", "report", "delete":
+		default:
+			bad(p+".resync_policy", "%q is unknown; use report (the default) or delete", e.ResyncPolicy)
+		}
 		if e.Table == "" {
 			bad(p+".table", "is empty; set the DynamoDB table name, e.g. TenureInformation")
 		}

@@ -14,7 +14,8 @@ import (
 
 // Mapper turns envelopes into changes through the entity mapping.
 type Mapper struct {
-	byType map[string]rule
+	byType   map[string]rule
+	byEntity map[string]rule // for re-sync events, which name their entity
 	// Now is the clock events are checked against (default time.Now).
 	Now func() time.Time
 	// MaxFuture is how far past Now an event's dateTime may be (default
@@ -24,10 +25,11 @@ type Mapper struct {
 }
 
 type rule struct {
-	entity string
-	op     change.Op
-	hash   keyRule
-	rangeK *keyRule
+	entity  string
+	op      change.Op
+	hash    keyRule
+	rangeK  *keyRule
+	version string
 }
 
 type keyRule struct {
@@ -39,9 +41,10 @@ type keyRule struct {
 
 // NewMapper builds a mapper from validated entity configs.
 func NewMapper(entities []config.Entity) (*Mapper, error) {
-	m := &Mapper{byType: map[string]rule{}, Now: time.Now, MaxFuture: 24 * time.Hour}
+	m := &Mapper{byType: map[string]rule{}, byEntity: map[string]rule{}, Now: time.Now, MaxFuture: 24 * time.Hour}
 	for _, e := range entities {
-		r := rule{entity: e.Name, hash: newKeyRule(e.HashKey)}
+		r := rule{entity: e.Name, hash: newKeyRule(e.HashKey), version: e.Version}
+		m.byEntity[e.Name] = r
 		if e.RangeKey != nil {
 			k := newKeyRule(*e.RangeKey)
 			r.rangeK = &k
@@ -83,6 +86,9 @@ var guid = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-
 
 // Change maps an envelope to a change. An *Error says why it cannot.
 func (m *Mapper) Change(env *Envelope, pos change.Position) (*change.Change, error) {
+	if isResync(env.EventType) {
+		return m.resyncChange(env, pos)
+	}
 	r, ok := m.byType[env.EventType]
 	if !ok {
 		return nil, errorf("unknown event type %q (map it under entities[].events)", env.EventType)

@@ -29,9 +29,10 @@ type Pipeline struct {
 	// Progress reports long work; nil reports nothing.
 	Progress Progress
 	// Now is the wall clock (ingestion and publish times).
-	Now   func() time.Time
-	s3    s3fs.API // made on first use of an s3:// source
-	scans []ScanFigures
+	Now    func() time.Time
+	s3     s3fs.API // made on first use of an s3:// source
+	scans  []ScanFigures
+	absent int64 // entities a complete re-sync found absent
 }
 
 // Progress receives progress of long work.
@@ -106,6 +107,12 @@ type Summary struct {
 	Elapsed         time.Duration `json:"elapsed_ns"`
 	// Scans has the figures of each table scan of this run.
 	Scans []ScanFigures `json:"scans,omitempty"`
+	// Re-syncs: complete and incomplete ones, and the entities the
+	// complete ones found absent at the source.
+	ResyncsComplete   int64    `json:"resyncs_complete"`
+	ResyncsIncomplete int64    `json:"resyncs_incomplete"`
+	AbsentAtSource    int64    `json:"absent_at_source"`
+	Notes             []string `json:"notes,omitempty"`
 }
 
 // ScanFigures are a scan's metrics: what it read and the capacity it used
@@ -134,6 +141,12 @@ func (p *Pipeline) Run(ctx context.Context) (Summary, error) {
 	if err := p.Follow(ctx); err != nil {
 		return sum, err
 	}
+	if err := p.Sweeps(ctx); err != nil {
+		return sum, err
+	}
+	for _, n := range p.mat.Notes {
+		p.log.Warn(n)
+	}
 	pub, err := p.Publish(ctx)
 	if err != nil {
 		return sum, err
@@ -145,6 +158,8 @@ func (p *Pipeline) Run(ctx context.Context) (Summary, error) {
 		Inconsistencies: st.Inconsistencies, DeadLetters: st.DeadLetters,
 		FilesWritten: pub.Files, RowsPublished: pub.Rows, Leftovers: pub.Leftovers,
 		Elapsed: time.Since(start), Scans: p.scans,
+		ResyncsComplete: st.ResyncsComplete, ResyncsIncomplete: st.ResyncsIncomplete, AbsentAtSource: p.absent,
+		Notes: p.mat.Notes,
 	}
 	return sum, nil
 }

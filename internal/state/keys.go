@@ -14,6 +14,7 @@ const (
 	pDead    = 'd' // d 0 seq                        -> DeadLetter JSON
 	pIncons  = 'i' // i 0 seq                        -> Inconsistency JSON
 	pMeta    = 'm' // m 0 name                       -> bytes
+	pResync  = 'r' // r 0 entity 0 resyncID 0 key    -> empty (seen in that re-sync)
 )
 
 func prefix(p byte, parts ...string) []byte {

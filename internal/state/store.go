@@ -339,6 +339,12 @@ func (s *Store) History(entity string, key []byte) ([]*Record, error) {
 	return out, nil
 }
 
+// ResyncSeen calls fn for every key a re-sync sent, in key order.
+func (s *Store) ResyncSeen(entity, id string, fn func(key []byte) error) error {
+	p := prefix(pResync, entity, id)
+	return s.scan(p, func(k, _ []byte) error { return fn(k[len(p):]) })
+}
+
 // DeadLetter is a record a source could not turn into a change.
 type DeadLetter struct {
 	Seq    uint64    `json:"seq"`

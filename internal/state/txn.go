@@ -20,6 +20,8 @@ type Txn struct {
 	events    map[string]struct{}
 	positions map[string]position
 	gens      map[string]uint64
+	metas     map[string][]byte // written in this txn (nil value: deleted)
+	seen      map[string]bool
 	deadSeq   uint64
 	inconsSeq uint64
 	buf       []byte
@@ -36,6 +38,8 @@ func (s *Store) Begin() *Txn {
 		events:    map[string]struct{}{},
 		positions: map[string]position{},
 		gens:      map[string]uint64{},
+		metas:     map[string][]byte{},
+		seen:      map[string]bool{},
 		deadSeq:   s.deadSeq,
 		inconsSeq: s.inconsSeq,
 	}
@@ -128,7 +132,31 @@ func (t *Txn) SetPosition(source string, offset int64, token string) {
 
 // SetMeta writes a metadata value in this transaction.
 func (t *Txn) SetMeta(name string, val []byte) error {
+	t.metas[name] = append([]byte{}, val...)
 	return t.b.Set(prefix(pMeta, name), val, nil)
+}
+
+// Meta reads a metadata value as this transaction sees it.
+func (t *Txn) Meta(name string) ([]byte, bool, error) {
+	if v, ok := t.metas[name]; ok {
+		return v, v != nil, nil
+	}
+	return t.s.Meta(name)
+}
+
+// MarkResyncSeen notes that a re-sync sent the key; it reports whether the
+// key was seen in that re-sync before (a redelivery).
+func (t *Txn) MarkResyncSeen(entity, id string, key []byte) (bool, error) {
+	k := append(prefix(pResync, entity, id), key...)
+	if t.seen[string(k)] {
+		return true, nil
+	}
+	_, ok, err := t.s.get(k)
+	if err != nil || ok {
+		return ok, err
+	}
+	t.seen[string(k)] = true
+	return false, t.b.Set(k, nil, nil)
 }
 
 // AddDeadLetter stores a dead letter.
@@ -202,7 +230,14 @@ func (t *Txn) Discard() {
 
 // DeleteMeta removes a metadata value in this transaction.
 func (t *Txn) DeleteMeta(name string) error {
+	t.metas[name] = nil
 	return t.b.Delete(prefix(pMeta, name), nil)
+}
+
+// ForgetResync removes the seen keys of a re-sync.
+func (t *Txn) ForgetResync(entity, id string) error {
+	p := prefix(pResync, entity, id)
+	return t.b.DeleteRange(p, upperBound(p), nil)
 }
 
 // DeleteDeadLetter removes a dead letter (it was replayed).

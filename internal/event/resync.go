@@ -1,0 +1,114 @@
+package event
+
+import (
+	"time"
+
+	"github.com/tidemark-dev/tidemark/internal/change"
+	"github.com/tidemark-dev/tidemark/internal/ddbjson"
+)
+
+// The event types of the re-sync contract (docs/events.md).
+const (
+	TypeResyncStarted   = "ResyncStarted"
+	TypeCurrentState    = "CurrentStateEvent"
+	TypeResyncCompleted = "ResyncCompleted"
+)
+
+func isResync(t string) bool {
+	return t == TypeResyncStarted || t == TypeCurrentState || t == TypeResyncCompleted
+}
+
+// resyncChange maps a re-sync event: the entity is named in resync.entity.
+func (m *Mapper) resyncChange(env *Envelope, pos change.Position) (*change.Change, error) {
+	rv, ok := env.Raw["resync"]
+	if !ok || rv.Kind != ddbjson.KindM {
+		return nil, errorf("%s without a resync object", env.EventType)
+	}
+	rs := rv.Map
+	entity, id := rs["entity"].Str, rs["resyncId"].Str
+	if id == "" {
+		return nil, errorf("%s without resync.resyncId", env.EventType)
+	}
+	r, ok := m.byEntity[entity]
+	if !ok {
+		return nil, errorf("%s for entity %q, which is not in entities[].name", env.EventType, entity)
+	}
+	c := &change.Change{Entity: entity, Origin: change.OriginResync, EventID: env.ID, EventType: env.EventType,
+		SourceSystem: env.SourceSystem, EventTime: env.DateTime, Pos: pos, Resync: &change.Resync{ID: id, ExpectedCount: -1}}
+	var err error
+	if env.EventType != TypeCurrentState {
+		if c.Resync.StartedAt, err = resyncTime(rs, "startedAt"); err != nil {
+			return nil, err
+		}
+		if env.EventType == TypeResyncStarted {
+			c.Resync.Kind = change.ResyncStarted
+			if n, ok := ddbjson.Int64(rs["expectedCount"].Str); ok && rs["expectedCount"].Kind == ddbjson.KindN {
+				c.Resync.ExpectedCount = n
+			}
+			return c, nil
+		}
+		c.Resync.Kind = change.ResyncCompleted
+		n, ok := ddbjson.Int64(rs["count"].Str)
+		if !ok || rs["count"].Kind != ddbjson.KindN || n < 0 {
+			return nil, errorf("ResyncCompleted without a resync.count")
+		}
+		c.Resync.Count, c.Resync.Digest = n, rs["keysDigest"].Str
+		if len(c.Resync.Digest) != 16 {
+			return nil, errorf("ResyncCompleted without a 16-hex-digit resync.keysDigest")
+		}
+		return c, nil
+	}
+	c.Resync.Kind = change.ResyncItem
+	c.Op = change.OpUpsert
+	if c.AsOf, err = resyncTime(rs, "asOf"); err != nil {
+		return nil, err
+	}
+	c.EventTime = c.AsOf
+	if seq, ok := ddbjson.Int64(rs["sequence"].Str); ok && rs["sequence"].Kind == ddbjson.KindN {
+		c.Resync.Sequence = seq
+	}
+	if env.NewKind != ddbjson.KindM || len(env.NewData) == 0 {
+		return nil, errorf("CurrentStateEvent needs newData with the whole entity")
+	}
+	if c.Key, err = r.key(env); err != nil {
+		return nil, err
+	}
+	if r.rangeK != nil {
+		// The range key travels in resync.rangeKey.
+		rk := rs["rangeKey"]
+		if rk.Kind != ddbjson.KindS || rk.Str == "" {
+			return nil, errorf("CurrentStateEvent for an entity with a range key needs resync.rangeKey")
+		}
+		c.Key.Range = ddbjson.S(rk.Str)
+		if r.rangeK.kind == ddbjson.KindN {
+			c.Key.Range = ddbjson.N(rk.Str)
+		}
+	}
+	if err := r.checkKeyInImage(env.NewData, c.Key); err != nil {
+		return nil, err
+	}
+	img := env.NewData
+	img[r.hash.attr] = c.Key.Hash
+	if r.rangeK != nil {
+		img[r.rangeK.attr] = c.Key.Range
+	}
+	c.Image = img
+	if v := rs["version"]; v.Kind == ddbjson.KindS && ddbjson.ValidNumber(v.Str) {
+		c.Version = v.Str
+	} else if v, ok := img[r.version]; ok && r.version != "" && v.Kind == ddbjson.KindN {
+		c.Version = v.Str
+	}
+	return c, nil
+}
+
+func resyncTime(rs ddbjson.Map, name string) (time.Time, error) {
+	v := rs[name]
+	if v.Kind != ddbjson.KindS {
+		return time.Time{}, errorf("resync.%s is missing", name)
+	}
+	t, err := ParseTime(v.Str)
+	if err != nil || t.IsZero() {
+		return time.Time{}, errorf("resync.%s %q is not an ISO-8601 time", name, v.Str)
+	}
+	return t, nil
+}
