@@ -41,7 +41,7 @@ func TestResyncRules(t *testing.T) {
 		{marker(change.ResyncStarted, "r1", start, 0, ""), Unchanged},
 		{item("i1", "r1", "a", start, "f", "resynced"), Applied},
 		{item("i1", "r1", "a", start, "f", "resynced"), Duplicate}, // a redelivery counts once
-		{item("i2", "r1", "b", start, "f", "resync-older"), Stale},  // never over a newer change
+		{item("i2", "r1", "b", start, "f", "resync-older"), Stale}, // never over a newer change
 	}
 	for i, s := range steps {
 		got, err := mat.Apply(txn, s.c)
