@@ -32,6 +32,11 @@ type Options struct {
 	SourceSystem string // e.g. TenureAPI
 	// ResyncID identifies the re-sync (default: a new GUID).
 	ResyncID string
+	// StartedAt is the time from which the images are true (default: the
+	// moment Start is called). A consumer sweeps only entities unchanged
+	// since then, so a re-sync made from an older copy of the table (an
+	// export) must give that copy's time: later entities are not absent.
+	StartedAt time.Time
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -109,7 +114,10 @@ func (e *Emitter) Start(expected int64) error {
 	if e.state != 0 {
 		return ErrOrder
 	}
-	e.state, e.started = 1, e.o.Now().UTC()
+	e.state, e.started = 1, e.o.StartedAt.UTC()
+	if e.o.StartedAt.IsZero() {
+		e.started = e.o.Now().UTC()
+	}
 	m := Marker{ResyncID: e.o.ResyncID, Entity: e.o.Entity, StartedAt: e.started}
 	if expected >= 0 {
 		m.ExpectedCount = &expected

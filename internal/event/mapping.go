@@ -44,11 +44,11 @@ func NewMapper(entities []config.Entity) (*Mapper, error) {
 	m := &Mapper{byType: map[string]rule{}, byEntity: map[string]rule{}, Now: time.Now, MaxFuture: 24 * time.Hour}
 	for _, e := range entities {
 		r := rule{entity: e.Name, hash: newKeyRule(e.HashKey), version: e.Version}
-		m.byEntity[e.Name] = r
 		if e.RangeKey != nil {
 			k := newKeyRule(*e.RangeKey)
 			r.rangeK = &k
 		}
+		m.byEntity[e.Name] = r
 		for t, opName := range e.Events {
 			op, err := change.ParseOp(opName)
 			if err != nil {

@@ -323,3 +323,34 @@ func TestMapperGUIDFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestResyncRangeKey: a current-state event of a table with a range key
+// maps to the hash and range key, the range typed as the table's.
+func TestResyncRangeKey(t *testing.T) {
+	m, err := NewMapper([]config.Entity{{Name: "contact_details", Table: "ContactDetails",
+		HashKey:  config.KeyAttr{Name: "targetId", Type: "S", From: "entityId"},
+		RangeKey: &config.KeyAttr{Name: "seq", Type: "N", From: "eventData.newData.seq"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := `{"id":"e1","eventType":"CurrentStateEvent","sourceDomain":"ContactDetails","sourceSystem":"s","version":"v1",` +
+		`"correlationId":"r","dateTime":"2026-11-02T03:00:00Z","entityId":"h1",` +
+		`"resync":{"resyncId":"r","entity":"contact_details","sequence":1,"asOf":"2026-11-02T03:00:00Z","rangeKey":"42"},` +
+		`"eventData":{"oldData":null,"newData":{"targetId":"h1","seq":42,"value":"x"}}}`
+	env, err := Decode([]byte(line), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := m.Change(env, change.Position{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Key.String() != "h1|42" || c.Key.Range.Kind != ddbjson.KindN || c.Resync == nil || c.Resync.Kind != change.ResyncItem {
+		t.Fatalf("change %+v key %#v", c, c.Key)
+	}
+	bad := strings.Replace(line, `"rangeKey":"42"`, `"rangeKey":"x"`, 1)
+	env, _ = Decode([]byte(bad), 0)
+	if _, err := m.Change(env, change.Position{}); err == nil || !strings.Contains(err.Error(), "not a number") {
+		t.Fatalf("a bad range key: %v", err)
+	}
+}

@@ -1,6 +1,7 @@
 package event
 
 import (
+	"encoding/base64"
 	"time"
 
 	"github.com/tidemark-dev/tidemark/internal/change"
@@ -70,18 +71,18 @@ func (m *Mapper) resyncChange(env *Envelope, pos change.Position) (*change.Chang
 	if env.NewKind != ddbjson.KindM || len(env.NewData) == 0 {
 		return nil, errorf("CurrentStateEvent needs newData with the whole entity")
 	}
-	if c.Key, err = r.key(env); err != nil {
+	// The hash key comes from the envelope (entityId), the range key from
+	// resync.rangeKey, typed as the table's.
+	if c.Key.Hash, err = r.hash.value(env); err != nil {
 		return nil, err
 	}
 	if r.rangeK != nil {
-		// The range key travels in resync.rangeKey.
 		rk := rs["rangeKey"]
 		if rk.Kind != ddbjson.KindS || rk.Str == "" {
 			return nil, errorf("CurrentStateEvent for an entity with a range key needs resync.rangeKey")
 		}
-		c.Key.Range = ddbjson.S(rk.Str)
-		if r.rangeK.kind == ddbjson.KindN {
-			c.Key.Range = ddbjson.N(rk.Str)
+		if c.Key.Range, err = typedKeyPart(rk.Str, r.rangeK.kind); err != nil {
+			return nil, err
 		}
 	}
 	if err := r.checkKeyInImage(env.NewData, c.Key); err != nil {
@@ -111,4 +112,22 @@ func resyncTime(rs ddbjson.Map, name string) (time.Time, error) {
 		return time.Time{}, errorf("resync.%s %q is not an ISO-8601 time", name, v.Str)
 	}
 	return t, nil
+}
+
+// typedKeyPart reads a key part written as text (binary as base64).
+func typedKeyPart(s string, kind ddbjson.Kind) (ddbjson.Value, error) {
+	switch kind {
+	case ddbjson.KindN:
+		if !ddbjson.ValidNumber(s) {
+			return ddbjson.Value{}, errorf("resync.rangeKey %q is not a number", s)
+		}
+		return ddbjson.N(s), nil
+	case ddbjson.KindB:
+		b, err := base64.StdEncoding.DecodeString(s)
+		if err != nil || len(b) == 0 {
+			return ddbjson.Value{}, errorf("resync.rangeKey %q is not base64", s)
+		}
+		return ddbjson.B(b), nil
+	}
+	return ddbjson.S(s), nil
 }

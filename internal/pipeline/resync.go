@@ -22,6 +22,7 @@ func (p *Pipeline) EmitResync(ctx context.Context, entity, from, sourceSystem st
 	}
 	var src change.Source
 	expected := int64(-1)
+	started := p.Now().UTC() // a scan's images are all newer than its start
 	if from == "scan" {
 		s, err := p.verifyScan(ctx, ent)
 		if err != nil {
@@ -33,10 +34,10 @@ func (p *Pipeline) EmitResync(ctx context.Context, entity, from, sourceSystem st
 		if err != nil {
 			return 0, err
 		}
-		src, expected = s, m.Summary.ItemCount
+		src, expected, started = s, m.Summary.ItemCount, m.Summary.AsOf()
 	}
 	defer src.Close()
-	e := resync.New(w, resync.Options{Entity: ent.Name, SourceDomain: ent.Table, SourceSystem: sourceSystem})
+	e := resync.New(w, resync.Options{Entity: ent.Name, SourceDomain: ent.Table, SourceSystem: sourceSystem, StartedAt: started})
 	if err := e.Start(expected); err != nil {
 		return 0, err
 	}
@@ -48,6 +49,11 @@ func (p *Pipeline) EmitResync(ctx context.Context, entity, from, sourceSystem st
 		}
 		if err != nil {
 			return n, fmt.Errorf("reading %s: %w", from, err)
+		}
+		if rec.Dead != nil {
+			// A row whose key is unknown cannot be sent: completing the
+			// re-sync would make its entity look absent at the source.
+			return n, fmt.Errorf("reading %s: %s; no ResyncCompleted was written, so consumers sweep nothing", from, rec.Dead.Reason)
 		}
 		c := rec.Change
 		if c == nil || c.Op != change.OpUpsert {

@@ -65,7 +65,11 @@ func (p *Pipeline) sweep(ctx context.Context, entity string, del bool, sw apply.
 		if len(after) > 0 && bytes.Compare(key, after) <= 0 {
 			return nil
 		}
-		if it.has(key) || !r.Live || !r.Changed.Before(sw.StartedAt) {
+		sent := it.has(key)
+		if it.err != nil {
+			return fmt.Errorf("reading the keys the re-sync sent: %w", it.err)
+		}
+		if sent || !r.Live || !r.Changed.Before(sw.StartedAt) {
 			return nil
 		}
 		k, err := change.ParseKeyBytes(key)
@@ -94,9 +98,9 @@ func (p *Pipeline) sweep(ctx context.Context, entity string, del bool, sw apply.
 		txn.Discard()
 		return absent, err
 	}
-	if err := it.err; err != nil {
+	if err := it.close(); err != nil {
 		txn.Discard()
-		return absent, err
+		return absent, fmt.Errorf("reading the keys the re-sync sent: %w", err)
 	}
 	if err := txn.DeleteMeta(apply.SweepKey(entity)); err != nil {
 		txn.Discard()
@@ -111,12 +115,14 @@ func (p *Pipeline) sweep(ctx context.Context, entity string, del bool, sw apply.
 
 // seenIter walks the keys a re-sync sent, in key order, beside the records.
 type seenIter struct {
-	keys chan []byte
-	stop chan struct{}
-	cur  []byte
-	more bool
-	err  error
-	done chan error
+	keys   chan []byte
+	stop   chan struct{}
+	cur    []byte
+	more   bool
+	err    error
+	done   chan error
+	ended  bool // the reader finished and its error is in err
+	closed bool
 }
 
 func newSeenIter(s *state.Store, entity, id string) *seenIter {
@@ -132,23 +138,42 @@ func newSeenIter(s *state.Store, entity, id string) *seenIter {
 			}
 		})
 	}()
-	it.cur, it.more = <-it.keys
+	it.next()
 	return it
 }
 
+func (it *seenIter) next() {
+	it.cur, it.more = <-it.keys
+	if !it.more && !it.ended {
+		// The keys ended: that is an error, or the true end.
+		it.ended = true
+		it.err = <-it.done
+	}
+}
+
 // has reports whether key was sent; keys must be asked in increasing order.
+// After a read error it reports false and err is set: the caller must stop.
 func (it *seenIter) has(key []byte) bool {
 	for it.more && bytes.Compare(it.cur, key) < 0 {
-		it.cur, it.more = <-it.keys
+		it.next()
 	}
 	return it.more && bytes.Equal(it.cur, key)
 }
 
-func (it *seenIter) close() {
+// close stops the reader and returns its error, if any.
+func (it *seenIter) close() error {
+	if it.closed {
+		return it.err
+	}
+	it.closed = true
 	close(it.stop)
 	for range it.keys {
 	}
-	if err := <-it.done; err != nil && err != context.Canceled {
-		it.err = err
+	if !it.ended {
+		it.ended = true
+		if err := <-it.done; err != context.Canceled {
+			it.err = err
+		}
 	}
+	return it.err
 }

@@ -37,6 +37,7 @@ func (p *Pipeline) Verify(ctx context.Context, entity, against string, repair bo
 	var label string
 	var total int64
 	if against == "scan" {
+		opts.SourceAsOf = p.Now().UTC() // every page is read after this
 		s, err := p.verifyScan(ctx, ent)
 		if err != nil {
 			return verify.Result{}, err
@@ -48,6 +49,7 @@ func (p *Pipeline) Verify(ctx context.Context, entity, against string, repair bo
 			return verify.Result{}, err
 		}
 		src, label, total = s, "export "+m.ID, m.Summary.ItemCount
+		opts.SourceAsOf = m.Summary.AsOf()
 	}
 	defer src.Close()
 	pr := p.progress()

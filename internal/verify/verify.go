@@ -39,6 +39,9 @@ type Options struct {
 	ScratchDir string
 	// BatchSize is the number of repairs per durable commit.
 	BatchSize int
+	// SourceAsOf is the source's own time (an export's time, a scan's
+	// start): keys the copy changed after it are not judged extra.
+	SourceAsOf time.Time
 }
 
 // Result counts what verify found.
@@ -118,7 +121,14 @@ func (v *Verifier) Run(ctx context.Context, src change.Source) (Result, error) {
 	if err := v.compareAll(ctx, src, seen, &asOf); err != nil {
 		return v.res, err
 	}
-	if err := v.extras(seen, asOf.t); err != nil {
+	cutoff := asOf.t
+	if !v.opts.SourceAsOf.IsZero() && (cutoff.IsZero() || v.opts.SourceAsOf.Before(cutoff)) {
+		cutoff = v.opts.SourceAsOf
+	}
+	if cutoff.IsZero() {
+		return v.res, errors.New("the source has no rows and no time of its own: nothing to judge the copy's keys by")
+	}
+	if err := v.extras(seen, cutoff); err != nil {
 		return v.res, err
 	}
 	if err := v.commit(); err != nil {
@@ -148,7 +158,16 @@ func (v *Verifier) compareAll(ctx context.Context, src change.Source, seen *stat
 	workers := max(runtime.GOMAXPROCS(0), 1)
 	rows := make(chan *change.Change, 256)
 	found := make(chan finding, 256)
-	errc := make(chan error, workers+1)
+	var errMu sync.Mutex
+	var firstErr error
+	fail := func(err error) { // the first error wins and stops everything
+		errMu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		errMu.Unlock()
+		cancel()
+	}
 	var wg sync.WaitGroup
 	for i := 0; i < workers; i++ {
 		wg.Add(1)
@@ -157,15 +176,19 @@ func (v *Verifier) compareAll(ctx context.Context, src change.Source, seen *stat
 			for c := range rows {
 				f, err := v.compare(c)
 				if err != nil {
-					errc <- err
-					return
+					fail(err)
+					continue // keep draining rows so that the reader ends
 				}
-				found <- f
+				select {
+				case found <- f:
+				case <-ctx.Done():
+				}
 			}
 		}()
 	}
-	go func() { wg.Wait(); close(found) }()
-	go func() {
+	wg.Add(1)
+	go func() { // the reader: it alone writes to the key set
+		defer wg.Done()
 		defer close(rows)
 		for {
 			rec, err := src.Next(ctx)
@@ -174,34 +197,39 @@ func (v *Verifier) compareAll(ctx context.Context, src change.Source, seen *stat
 			}
 			if err != nil {
 				if ctx.Err() == nil {
-					errc <- fmt.Errorf("reading the source: %w", err)
+					fail(fmt.Errorf("reading the source: %w", err))
 				}
 				return
 			}
-			if rec.Dead != nil {
-				found <- finding{status: "unreadable"}
-				continue
+			var f *finding
+			switch {
+			case rec.Dead != nil:
+				f = &finding{status: "unreadable"}
+			case rec.Change != nil:
+				asOf.add(rec.Change.AsOf)
+				if err := seen.Add(rec.Change.Key.Bytes()); err != nil {
+					fail(err)
+					return
+				}
+				select {
+				case rows <- rec.Change:
+				case <-ctx.Done():
+					return
+				}
 			}
-			if rec.Change == nil {
-				continue
-			}
-			asOf.add(rec.Change.AsOf)
-			if err := seen.Add(rec.Change.Key.Bytes()); err != nil {
-				errc <- err
-				return
-			}
-			select {
-			case rows <- rec.Change:
-			case <-ctx.Done():
-				errc <- ctx.Err()
-				return
+			if f != nil {
+				select {
+				case found <- *f:
+				case <-ctx.Done():
+					return
+				}
 			}
 		}
 	}()
-	var first error
+	go func() { wg.Wait(); close(found) }()
 	for f := range found {
-		if first != nil {
-			continue // drain so that the workers end
+		if ctx.Err() != nil {
+			continue // drain so that every goroutine ends
 		}
 		switch {
 		case f.status == "unreadable":
@@ -216,17 +244,17 @@ func (v *Verifier) compareAll(ctx context.Context, src change.Source, seen *stat
 			} else {
 				v.res.Differing++
 			}
-			if first = v.drift(f.c, *f.entry); first != nil {
-				cancel() // stop reading; the workers end when the rows do
+			if err := v.drift(f.c, *f.entry); err != nil {
+				fail(err)
 			}
 		}
 	}
-	select {
-	case err := <-errc:
-		return err
-	default:
-		return first
+	errMu.Lock()
+	defer errMu.Unlock()
+	if firstErr == nil && ctx.Err() != nil {
+		return ctx.Err() // the caller's context ended
 	}
+	return firstErr
 }
 
 // compare checks one source row against the copy.
@@ -300,19 +328,33 @@ func (v *Verifier) extras(seen *state.KeySet, asOf time.Time) error {
 			return err
 		}
 		v.res.ExtraInCopy++
+		e := Entry{Key: k.String(), Status: "extra_in_copy", Causes: v.causes.extra(k.String(), r)}
+		if v.res.UnreadableRows > 0 {
+			// An unreadable source row may be this key: report, never delete.
+			e.Causes = append(e.Causes, "not repaired: the source had unreadable rows, one of which may be this key")
+			return v.report1(e)
+		}
 		c := &change.Change{Entity: v.opts.Entity, Key: k, Op: change.OpDelete, AsOf: asOf, EventTime: asOf}
-		return v.drift(c, Entry{Key: k.String(), Status: "extra_in_copy", Causes: v.causes.extra(k.String(), r)})
+		return v.drift(c, e)
 	})
 }
 
-// drift reports an entry and, with Repair, applies the source's side.
-func (v *Verifier) drift(c *change.Change, e Entry) error {
+// report1 writes one entry of the report.
+func (v *Verifier) report1(e Entry) error {
 	b, err := json.Marshal(e)
 	if err != nil {
 		return err
 	}
 	if _, err := v.report.Write(append(b, '\n')); err != nil {
 		return fmt.Errorf("writing the report: %w", err)
+	}
+	return nil
+}
+
+// drift reports an entry and, with Repair, applies the source's side.
+func (v *Verifier) drift(c *change.Change, e Entry) error {
+	if err := v.report1(e); err != nil {
+		return err
 	}
 	if !v.opts.Repair {
 		return nil
