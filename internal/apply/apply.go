@@ -161,6 +161,16 @@ func (m *Materializer) count(c *change.Change, o Outcome) {
 
 // DeadLetter stores a record that could not become a change.
 func (m *Materializer) DeadLetter(txn *state.Txn, d *change.DeadLetter) error {
+	if d.ID != "" {
+		// "_dead" cannot be an entity name (they start with a letter).
+		seen, err := txn.SeenEvent("_dead", d.ID)
+		if err != nil || seen {
+			return err
+		}
+		if err := txn.MarkEvent("_dead", d.ID); err != nil {
+			return err
+		}
+	}
 	m.Stats.DeadLetters++
 	return txn.AddDeadLetter(state.DeadLetter{
 		Time: m.opts.Now().UTC(), Source: d.Pos.Source, Offset: d.Pos.Offset, Reason: d.Reason, Raw: d.Raw,

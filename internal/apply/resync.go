@@ -51,6 +51,9 @@ func (m *Materializer) applyResync(txn *state.Txn, c *change.Change) (Outcome, e
 	case change.ResyncStarted:
 		if open && st.ID != c.Resync.ID {
 			m.note(fmt.Sprintf("re-sync %s of %s superseded by %s before it completed: it sweeps nothing", st.ID, c.Entity, c.Resync.ID))
+			if err := txn.ForgetResync(c.Entity, st.ID); err != nil {
+				return 0, err
+			}
 		}
 		return Unchanged, m.putResync(txn, c.Entity, &ResyncState{ID: c.Resync.ID, StartedAt: c.Resync.StartedAt.UTC()})
 	case change.ResyncItem:
@@ -75,13 +78,33 @@ func (m *Materializer) applyResync(txn *state.Txn, c *change.Change) (Outcome, e
 		why = fmt.Sprintf("%d entities received, the marker says %d were sent", st.Count, c.Resync.Count)
 	case resync.Digest(st.Digest) != c.Resync.Digest:
 		why = fmt.Sprintf("the digest of the keys received is %s, the marker says %s", resync.Digest(st.Digest), c.Resync.Digest)
+	case st.Count == 0:
+		// Complete, but an empty re-sync would sweep the whole entity type:
+		// far likelier a mistake (the wrong table) than a true state.
+		why = "it sent no entity, and an empty re-sync is never swept"
 	}
 	if why != "" {
 		m.Stats.ResyncsIncomplete++
 		m.note(fmt.Sprintf("re-sync %s of %s is incomplete: %s; it sweeps nothing", c.Resync.ID, c.Entity, why))
-		return Unchanged, nil
+		if open && st.ID == c.Resync.ID {
+			if err := txn.DeleteMeta(resyncKey(c.Entity)); err != nil {
+				return 0, err
+			}
+		}
+		return Unchanged, txn.ForgetResync(c.Entity, c.Resync.ID)
 	}
 	m.Stats.ResyncsComplete++
+	if v, ok, err := txn.Meta(SweepKey(c.Entity)); err != nil {
+		return 0, err
+	} else if ok {
+		// A sweep still pending is superseded by this newer re-sync.
+		var old Sweep
+		if json.Unmarshal(v, &old) == nil && old.ID != st.ID {
+			if err := txn.ForgetResync(c.Entity, old.ID); err != nil {
+				return 0, err
+			}
+		}
+	}
 	b, _ := json.Marshal(Sweep{ID: st.ID, StartedAt: st.StartedAt})
 	if err := txn.SetMeta(SweepKey(c.Entity), b); err != nil {
 		return 0, err

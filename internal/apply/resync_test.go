@@ -8,6 +8,7 @@ import (
 
 	"github.com/tidemark-dev/tidemark/internal/change"
 	"github.com/tidemark-dev/tidemark/internal/ddbjson"
+	"github.com/tidemark-dev/tidemark/internal/state"
 	"github.com/tidemark-dev/tidemark/resync"
 )
 
@@ -87,5 +88,49 @@ func TestResyncRules(t *testing.T) {
 	txn.Commit()
 	if mat.Stats.ResyncsIncomplete != 1 || !strings.Contains(strings.Join(mat.Notes, ";"), "r2 of t is incomplete") {
 		t.Fatalf("superseded re-sync: %d incomplete, notes %v", mat.Stats.ResyncsIncomplete, mat.Notes)
+	}
+}
+
+// TestEmptyResyncNeverSweeps: an empty re-sync would sweep the whole type.
+func TestEmptyResyncNeverSweeps(t *testing.T) {
+	store := openStore(t, t.TempDir())
+	defer store.Close()
+	mat := newMat(store)
+	txn := mat.Begin()
+	for _, c := range []*change.Change{
+		row("a", "1", snapT, "f", "x"),
+		marker(change.ResyncStarted, "r0", snapT.Add(time.Hour), 0, ""),
+		marker(change.ResyncCompleted, "r0", snapT.Add(time.Hour), 0, resync.Digest(0)),
+	} {
+		if _, err := mat.Apply(txn, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	txn.Commit()
+	if _, ok, _ := store.Meta(SweepKey("t")); ok || !strings.Contains(strings.Join(mat.Notes, ";"), "sent no entity") {
+		t.Fatalf("an empty re-sync left a sweep (notes %v)", mat.Notes)
+	}
+}
+
+// TestDeadLetterIDsStoreOnce: a dead letter with an id is stored once,
+// however often its record is read again.
+func TestDeadLetterIDsStoreOnce(t *testing.T) {
+	store := openStore(t, t.TempDir())
+	defer store.Close()
+	mat := newMat(store)
+	for i := 0; i < 3; i++ {
+		txn := mat.Begin()
+		if err := mat.DeadLetter(txn, &change.DeadLetter{ID: "scan:t/T/0/4/1//0", Reason: "bad key"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := mat.DeadLetter(txn, &change.DeadLetter{Reason: "no id: stored each time"}); err != nil {
+			t.Fatal(err)
+		}
+		txn.Commit()
+	}
+	n := map[string]int{}
+	store.DeadLetters(func(d *state.DeadLetter) error { n[d.Reason]++; return nil })
+	if n["bad key"] != 1 || n["no id: stored each time"] != 3 {
+		t.Fatalf("dead letters %v", n)
 	}
 }

@@ -311,6 +311,9 @@ type DeadLetter struct {
 	Pos    Position // Offset is where the bad record starts
 	Reason string
 	Raw    []byte
+	// ID, when the source gives one, identifies the letter across re-reads
+	// (a scan page read again after a crash), so it is stored once.
+	ID string
 }
 
 // Record is what a source yields: a change or a dead letter, and the position

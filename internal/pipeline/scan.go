@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/tidemark-dev/tidemark/internal/awsexport"
@@ -26,6 +27,16 @@ func (p *Pipeline) bootstrapScan(ctx context.Context, src config.ScanSource) err
 	opts := scan.Options{Table: ent.Table, Entity: ent.Name, HashAttr: ent.HashKey.Name, VersionAttr: ent.Version,
 		Segments: src.Segments, Consistent: src.Consistent, BudgetRCU: src.BudgetRCU, BudgetFraction: src.BudgetFraction,
 		Limit: src.PageLimit}
+	// A resumed scan keeps the segment count it started with (the default
+	// follows the table's size, which DynamoDB refreshes every few hours).
+	segKey := "scansegments/" + ent.Name + "/" + ent.Table
+	if v, ok, err := p.Store.Meta(segKey); err != nil {
+		return err
+	} else if ok {
+		if n, err := strconv.Atoi(string(v)); err == nil && n > 0 {
+			opts.Segments = n
+		}
+	}
 	if ent.RangeKey != nil {
 		opts.RangeAttr = ent.RangeKey.Name
 	}
@@ -46,6 +57,7 @@ func (p *Pipeline) bootstrapScan(ctx context.Context, src config.ScanSource) err
 	txn := p.mat.Begin()
 	b, _ := started.MarshalText()
 	for _, err := range []error{p.mat.SetSnapshotAsOf(txn, ent.Name, started), txn.SetMeta(startKey, b),
+		txn.SetMeta(segKey, []byte(strconv.Itoa(s.Stats().Segments))),
 		txn.SetMeta("booting/"+ent.Name, []byte("scan of "+ent.Table))} {
 		if err != nil {
 			txn.Discard()

@@ -44,7 +44,8 @@ type Options struct {
 	Table, Entity                    string
 	HashAttr, RangeAttr, VersionAttr string
 	// Segments is TotalSegments (0: from the table's size, one per 1 GiB,
-	// at least 4).
+	// at least 4). A resumed scan must use the count it started with: the
+	// caller keeps it (Stats().Segments) with its positions.
 	Segments int
 	// Consistent asks for strongly consistent reads (twice the capacity).
 	Consistent bool
@@ -125,7 +126,7 @@ func New(ctx context.Context, api API, opts Options, pos PositionFunc) (*Source,
 
 // SourceID is the position id of a segment.
 func (s *Source) SourceID(segment int) string {
-	return fmt.Sprintf("scan:%s/%d/%d", s.opts.Table, segment, s.opts.Segments)
+	return fmt.Sprintf("scan:%s/%s/%d/%d", s.opts.Entity, s.opts.Table, segment, s.opts.Segments)
 }
 
 // Stats returns the figures so far.
@@ -348,7 +349,8 @@ func (s *Source) records(items []map[string]types.AttributeValue, read time.Time
 		}
 		if err := c.Key.Validate(); err != nil {
 			recs = append(recs, change.Record{Next: pos, Dead: &change.DeadLetter{Pos: before,
-				Raw: ddbjson.AppendMap(nil, img), Reason: fmt.Sprintf("%s: item key (%s): %v", id, s.opts.HashAttr, err)}})
+				Raw: ddbjson.AppendMap(nil, img), Reason: fmt.Sprintf("%s: item key (%s): %v", id, s.opts.HashAttr, err),
+				ID: fmt.Sprintf("%s/%d/%s/%d", id, page, before.Token, i)}})
 			continue
 		}
 		if v, ok := img[s.opts.VersionAttr]; ok && s.opts.VersionAttr != "" && v.Kind == ddbjson.KindN {
