@@ -24,13 +24,13 @@ func (p *Pipeline) EmitResync(ctx context.Context, entity, from, sourceSystem st
 	expected := int64(-1)
 	started := p.Now().UTC() // a scan's images are all newer than its start
 	if from == "scan" {
-		s, err := p.verifyScan(ctx, ent)
+		s, err := p.scanWhole(ctx, ent)
 		if err != nil {
 			return 0, err
 		}
 		src = s
 	} else {
-		s, m, err := p.verifyExport(ctx, ent, from)
+		s, m, err := p.readExportWhole(ctx, ent, from)
 		if err != nil {
 			return 0, err
 		}

@@ -38,13 +38,13 @@ func (p *Pipeline) Verify(ctx context.Context, entity, against string, repair bo
 	var total int64
 	if against == "scan" {
 		opts.SourceAsOf = p.Now().UTC() // every page is read after this
-		s, err := p.verifyScan(ctx, ent)
+		s, err := p.scanWhole(ctx, ent)
 		if err != nil {
 			return verify.Result{}, err
 		}
 		src, label = s, "a scan of "+ent.Table
 	} else {
-		s, m, err := p.verifyExport(ctx, ent, against)
+		s, m, err := p.readExportWhole(ctx, ent, against)
 		if err != nil {
 			return verify.Result{}, err
 		}
@@ -63,8 +63,8 @@ func (p *Pipeline) Verify(ctx context.Context, entity, against string, repair bo
 	return res, nil
 }
 
-// verifyExport reads an export (export:DIR or s3://...) whole.
-func (p *Pipeline) verifyExport(ctx context.Context, ent *config.Entity, against string) (change.Source, *export.Manifest, error) {
+// readExportWhole reads an export (export:DIR or s3://...) whole.
+func (p *Pipeline) readExportWhole(ctx context.Context, ent *config.Entity, against string) (change.Source, *export.Manifest, error) {
 	dirPath, ok := strings.CutPrefix(against, "export:")
 	if !ok && strings.HasPrefix(against, "s3://") {
 		dirPath, ok = against, true
@@ -95,9 +95,9 @@ func (p *Pipeline) verifyExport(ctx context.Context, ent *config.Entity, against
 	return export.NewSource(fsys, m, t, p.cfg.Workers, func(string) (int64, bool, error) { return 0, false, nil }), m, nil
 }
 
-// verifyScan scans the entity's table whole under the budget of its
+// scanWhole scans the entity's table whole under the budget of its
 // configured scan source.
-func (p *Pipeline) verifyScan(ctx context.Context, ent *config.Entity) (change.Source, error) {
+func (p *Pipeline) scanWhole(ctx context.Context, ent *config.Entity) (change.Source, error) {
 	var sc *config.ScanSource
 	for i := range p.cfg.Sources.Scans {
 		if p.cfg.Sources.Scans[i].Entity == ent.Name {

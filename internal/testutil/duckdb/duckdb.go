@@ -13,8 +13,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"github.com/tidemark-dev/tidemark/internal/testutil"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,7 +60,7 @@ var (
 // module root, found by walking up from the working directory to go.mod.
 func locate() (string, string, error) {
 	locateOnce.Do(func() {
-		root, err := moduleRoot()
+		root, err := testutil.ModuleRoot()
 		if err != nil {
 			locateErr = err
 			return
@@ -76,23 +76,6 @@ func locate() (string, string, error) {
 		}
 	})
 	return nodePath, toolDir, locateErr
-}
-
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("finding the module root: %w", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("finding the module root: no go.mod above the working directory")
-		}
-		dir = parent
-	}
 }
 
 // Available returns nil when DuckDB queries can run, else why not.

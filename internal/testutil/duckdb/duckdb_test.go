@@ -1,6 +1,7 @@
 package duckdb
 
 import (
+	"github.com/tidemark-dev/tidemark/internal/testutil"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,7 +14,7 @@ func TestQuote(t *testing.T) {
 }
 
 func TestModuleRoot(t *testing.T) {
-	root, err := moduleRoot()
+	root, err := testutil.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tidemark-dev/tidemark/internal/testutil"
 	"net"
 	"os"
 	"os/exec"
@@ -60,7 +61,7 @@ var (
 // the module root, found by walking up from the working directory to go.mod.
 func locate() (node, dir, cli string, err error) {
 	locateOnce.Do(func() {
-		root, err := moduleRoot()
+		root, err := testutil.ModuleRoot()
 		if err != nil {
 			locateErr = err
 			return
@@ -76,23 +77,6 @@ func locate() (node, dir, cli string, err error) {
 		}
 	})
 	return nodePath, toolDir, cliPath, locateErr
-}
-
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("finding the module root: %w", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("finding the module root: no go.mod above the working directory")
-		}
-		dir = parent
-	}
 }
 
 // Available returns nil when a dynalite server can be started, else why not.
