@@ -16,20 +16,29 @@ func cmdResync(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	cfgPath := fs.String("config", "", "path of the tidemark YAML config")
 	entity := fs.String("entity", "", "the entity to re-sync, e.g. tenure")
 	from := fs.String("from", "", "where the current state comes from: export:DIR, s3://bucket/prefix/ or scan")
-	to := fs.String("to", "", "where the events go: file:PATH (Kafka and SQS come with those sources)")
+	to := fs.String("to", "", "where the events go: file:PATH or kafka://broker:9092[,...]/topic (SQS comes with that source)")
 	system := fs.String("source-system", "tidemark", "the sourceSystem of the events")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	path, ok := strings.CutPrefix(*to, "file:")
-	if *entity == "" || *from == "" || !ok || path == "" {
-		return fmt.Errorf("%w: --entity, --from and --to file:PATH are required", errUsage)
+	kafka := strings.HasPrefix(*to, "kafka://")
+	if *entity == "" || *from == "" || (!kafka && (!ok || path == "")) {
+		return fmt.Errorf("%w: --entity, --from and --to file:PATH or kafka://broker/topic are required", errUsage)
 	}
 	p, err := openPipeline(*cfgPath, stderr, false, false)
 	if err != nil {
 		return err
 	}
 	defer p.Close()
+	if kafka {
+		n, err := p.EmitResyncToKafka(ctx, *entity, *from, *system, *to)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "re-sync of %d %s entities produced to %s\n", n, *entity, *to)
+		return nil
+	}
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("creating %s: %w", path, err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tidemark-dev/tidemark/internal/change"
 	"github.com/tidemark-dev/tidemark/internal/ddbjson"
+	"github.com/tidemark-dev/tidemark/internal/sink/kafkaout"
 	"github.com/tidemark-dev/tidemark/resync"
 )
 
@@ -16,6 +17,30 @@ import (
 // from export:DIR, s3://... or scan, to w, and returns the number of
 // entities sent.
 func (p *Pipeline) EmitResync(ctx context.Context, entity, from, sourceSystem string, w io.Writer) (int64, error) {
+	return p.emitResync(ctx, entity, from, sourceSystem, "", w)
+}
+
+// EmitResyncToKafka writes the re-sync to a Kafka topic
+// (kafka://broker:9092[,...]/topic), every event keyed by the re-sync's id
+// so that all of them land on one partition, in order.
+func (p *Pipeline) EmitResyncToKafka(ctx context.Context, entity, from, sourceSystem, url string) (int64, error) {
+	brokers, topic, err := kafkaout.ParseURL(url)
+	if err != nil {
+		return 0, err
+	}
+	id := resync.New(nil, resync.Options{}).ID()
+	w, err := kafkaout.NewLineWriter(ctx, brokers, topic, id)
+	if err != nil {
+		return 0, err
+	}
+	n, err := p.emitResync(ctx, entity, from, sourceSystem, id, w)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	return n, err
+}
+
+func (p *Pipeline) emitResync(ctx context.Context, entity, from, sourceSystem, id string, w io.Writer) (int64, error) {
 	ent, ok := p.cfg.EntityByName(entity)
 	if !ok {
 		return 0, fmt.Errorf("unknown entity %q (see entities[].name in the config)", entity)
@@ -37,7 +62,7 @@ func (p *Pipeline) EmitResync(ctx context.Context, entity, from, sourceSystem st
 		src, expected, started = s, m.Summary.ItemCount, m.Summary.AsOf()
 	}
 	defer src.Close()
-	e := resync.New(w, resync.Options{Entity: ent.Name, SourceDomain: ent.Table, SourceSystem: sourceSystem, StartedAt: started})
+	e := resync.New(w, resync.Options{Entity: ent.Name, SourceDomain: ent.Table, SourceSystem: sourceSystem, StartedAt: started, ResyncID: id})
 	if err := e.Start(expected); err != nil {
 		return 0, err
 	}
