@@ -31,8 +31,16 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	repair := fs.Bool("repair", false, "apply the source's image to exactly the drifted keys (history rows say repair)")
 	report := fs.String("report", "", "the report file, JSON lines (default verify-ENTITY.jsonl beside the config)")
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (pprof) to this file")
 	if err := parseFlags(fs, args); err != nil {
 		return &exitError{2, err}
+	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return &exitError{2, err}
+		}
+		defer stop()
 	}
 	if *entity == "" || *against == "" {
 		return &exitError{2, fmt.Errorf("%w: --entity and --against are required, e.g. --entity tenure --against export:/data/export", errUsage)}

@@ -58,7 +58,7 @@ func (p *Pipeline) sweep(ctx context.Context, entity string, del bool, sw apply.
 	}
 	it := newSeenIter(p.Store, entity, sw.ID)
 	defer it.close()
-	err := p.Store.ScanRecords(entity, func(key []byte, r *state.Record) error {
+	err := p.Store.ScanRecordHeaders(entity, func(key []byte, r *state.Record) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}

@@ -76,19 +76,32 @@ var errRecord = errors.New("stored record truncated")
 
 // decodeRecord reads what appendRecord wrote.
 func decodeRecord(b []byte) (*Record, error) {
+	r, img, err := decodeHeader(b)
+	if err != nil || !r.Live {
+		return r, err
+	}
+	if r.Image, _, err = ddbjson.DecodeBinary(img); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// decodeHeader reads a stored record but its image, and returns the image's
+// stored bytes (the binary form of ddbjson.AppendBinary).
+func decodeHeader(b []byte) (*Record, []byte, error) {
 	if len(b) < 2 || b[0] != recordFormat {
-		return nil, fmt.Errorf("stored record: unknown format %v", b[:min(len(b), 1)])
+		return nil, nil, fmt.Errorf("stored record: unknown format %v", b[:min(len(b), 1)])
 	}
 	r := &Record{Live: b[1]&1 != 0, VersionStale: b[1]&2 != 0}
 	b = b[2:]
 	var ok bool
 	if r.Seq, b, ok = uvarint(b); !ok {
-		return nil, errRecord
+		return nil, nil, errRecord
 	}
 	for _, t := range []*time.Time{&r.AsOf, &r.Changed, &r.IngestedAt, &r.EventTime} {
 		n, k := binary.Varint(b)
 		if k <= 0 {
-			return nil, errRecord
+			return nil, nil, errRecord
 		}
 		if n != 0 {
 			*t = time.Unix(0, n).UTC()
@@ -98,19 +111,12 @@ func decodeRecord(b []byte) (*Record, error) {
 	for _, s := range []*string{&r.Version, &r.Op, &r.EventID, &r.EventType, &r.Source} {
 		n, rest, ok := uvarint(b)
 		if !ok || n > uint64(len(rest)) {
-			return nil, errRecord
+			return nil, nil, errRecord
 		}
 		*s = string(rest[:n])
 		b = rest[n:]
 	}
-	if r.Live {
-		img, _, err := ddbjson.DecodeBinary(b)
-		if err != nil {
-			return nil, err
-		}
-		r.Image = img
-	}
-	return r, nil
+	return r, b, nil
 }
 
 func uvarint(b []byte) (uint64, []byte, bool) {
@@ -119,4 +125,15 @@ func uvarint(b []byte) (uint64, []byte, bool) {
 		return 0, nil, false
 	}
 	return n, b[k:], true
+}
+
+// GetHeader returns the committed record of a key without decoding its
+// image, and the image's stored bytes, which equal ddbjson.AppendBinary of
+// an equal image (keys sorted): a caller can compare without decoding.
+func (s *Store) GetHeader(entity string, key []byte) (*Record, []byte, error) {
+	v, ok, err := s.get(recordKey(entity, key))
+	if err != nil || !ok {
+		return nil, nil, err
+	}
+	return decodeHeader(v)
 }

@@ -242,6 +242,19 @@ func (s *Store) ScanRecords(entity string, fn func(key []byte, r *Record) error)
 	})
 }
 
+// ScanRecordHeaders is ScanRecords without decoding the images (Image is
+// nil): for walks that need only keys, liveness and times.
+func (s *Store) ScanRecordHeaders(entity string, fn func(key []byte, r *Record) error) error {
+	p := prefix(pRecord, entity)
+	return s.scan(p, func(k, v []byte) error {
+		r, _, err := decodeHeader(v)
+		if err != nil {
+			return fmt.Errorf("record %x: %w", k, err)
+		}
+		return fn(k[len(p):], r)
+	})
+}
+
 // ScanHistory calls fn for every history row of an entity, grouped by key,
 // each key's rows in the order they were applied. A key's last row is its
 // current record; the rows before it are the superseded states, merged in
