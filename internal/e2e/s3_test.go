@@ -1,65 +1,33 @@
 package e2e
 
 import (
-	"bytes"
-	"context"
-	"io/fs"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/tidemark-dev/tidemark/internal/ddbjson"
-	"github.com/tidemark-dev/tidemark/internal/source/s3fs"
+	"github.com/tidemark-dev/tidemark/internal/testutil/s3server"
 )
 
 // TestRunFromS3: `run` bootstraps from an export in an S3-compatible server
 // (the real HTTP protocol, through the AWS SDK) and ends with exactly the
 // state of a run from the same export in a local folder; verify reads S3 too.
-// s3Server starts an in-process S3-compatible server with a bucket and
-// returns its URL and a real SDK client; the binary finds it through the
-// config's aws.endpoint and the credentials in the environment.
+// s3Server starts an in-process S3-compatible server with a bucket; the
+// binary finds it through the config's aws.endpoint.
 func s3Server(t *testing.T, bucket string) (string, *s3.Client) {
 	t.Helper()
-	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
-	t.Cleanup(srv.Close)
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-	client, err := s3fs.NewClient(context.Background(), s3fs.ClientOptions{Region: "eu-west-2", Endpoint: srv.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		t.Fatal(err)
-	}
-	return srv.URL, client
+	client, url := s3server.Start(t)
+	s3server.CreateBucket(t, client, bucket)
+	return url, client
 }
 
-// putDir uploads the files under dir to s3://bucket/prefix.
 func putDir(t *testing.T, client *s3.Client, dir, bucket, prefix string) {
 	t.Helper()
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, _ := os.ReadFile(p)
-		rel, _ := filepath.Rel(dir, p)
-		_, err = client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket),
-			Key: aws.String(prefix + filepath.ToSlash(rel)), Body: bytes.NewReader(b)})
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s3server.PutDir(t, client, dir, bucket, prefix)
 }
 
 func TestRunFromS3(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"testing"
 )
 
 // ModuleRoot returns the folder of go.mod above the working directory (a
@@ -25,4 +26,18 @@ func ModuleRoot() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// RequireTool skips t when a test tool is missing (err != nil), or fails
+// it when the environment variable CI is "true": on CI a missing server or
+// tool is a failure, never a silent skip.
+func RequireTool(t testing.TB, name string, err error) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is required under CI=true: %v", name, err)
+	}
+	t.Skipf("skipping: %v", err)
 }

@@ -1,12 +1,10 @@
 package s3fs_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
 	"io/fs"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
@@ -18,59 +16,20 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/tidemark-dev/tidemark/internal/gen"
 	"github.com/tidemark-dev/tidemark/internal/source/export"
 	"github.com/tidemark-dev/tidemark/internal/source/s3fs"
+	"github.com/tidemark-dev/tidemark/internal/testutil/s3server"
 )
 
-// server starts an in-process S3-compatible server speaking the real HTTP
-// protocol, and returns a real SDK client for it.
-func server(t *testing.T) (*s3.Client, string) { return serverB(t) }
+func server(t testing.TB) (*s3.Client, string) { return s3server.Start(t) }
 
-func serverB(t testing.TB) (*s3.Client, string) {
+// upload copies the files under dir to s3://bucket/prefix/, in a new bucket.
+func upload(t testing.TB, c *s3.Client, dir, bucket, prefix string) {
 	t.Helper()
-	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
-	t.Cleanup(srv.Close)
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-	client, err := s3fs.NewClient(context.Background(), s3fs.ClientOptions{Region: "eu-west-2", Endpoint: srv.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return client, srv.URL
-}
-
-// upload copies the files under dir to s3://bucket/prefix/.
-func upload(t *testing.T, c *s3.Client, dir, bucket, prefix string) {
-	uploadB(t, c, dir, bucket, prefix)
-}
-
-func uploadB(t testing.TB, c *s3.Client, dir, bucket, prefix string) {
-	t.Helper()
-	ctx := context.Background()
-	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		t.Fatal(err)
-	}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(prefix + filepath.ToSlash(rel)), Body: bytes.NewReader(b)})
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s3server.CreateBucket(t, c, bucket)
+	s3server.PutDir(t, c, dir, bucket, prefix)
 }
 
 func generated(t *testing.T) string {
@@ -197,8 +156,8 @@ func BenchmarkExportFromS3(b *testing.B) {
 		b.Fatal(err)
 	}
 	local := filepath.Join(dir, "export")
-	client, _ := serverB(b)
-	uploadB(b, client, local, "bench-bucket", "x/")
+	client, _ := server(b)
+	upload(b, client, local, "bench-bucket", "x/")
 	for _, fsys := range []struct {
 		name string
 		fs   fs.FS

@@ -88,14 +88,7 @@ func Available() error {
 // environment variable CI is "true".
 func Require(t testing.TB) {
 	t.Helper()
-	err := Available()
-	if err == nil {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("DuckDB is required under CI=true: %v", err)
-	}
-	t.Skipf("skipping: %v", err)
+	testutil.RequireTool(t, "DuckDB", Available())
 }
 
 // Run runs one SQL statement and returns its columns and rows. It calls

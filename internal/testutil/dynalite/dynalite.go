@@ -89,14 +89,7 @@ func Available() error {
 // environment variable CI is "true".
 func Require(t testing.TB) {
 	t.Helper()
-	err := Available()
-	if err == nil {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("dynalite is required under CI=true: %v", err)
-	}
-	t.Skipf("skipping: %v", err)
+	testutil.RequireTool(t, "dynalite", Available())
 }
 
 // Start starts an in-memory dynalite server on a free loopback port, waits
