@@ -57,6 +57,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		{"events applied", sum.EventsApplied},
 		{"already-reflected events skipped", sum.Reflected},
 		{"duplicate events skipped", sum.Duplicates},
+		{"redelivered messages skipped", sum.Redelivered},
 		{"stale changes skipped", sum.Stale},
 		{"changes that changed nothing", sum.Unchanged},
 		{"inconsistencies recorded", sum.Inconsistencies},

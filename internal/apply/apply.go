@@ -59,7 +59,7 @@ type Materializer struct {
 // Stats counts outcomes since the materializer was made.
 type Stats struct {
 	Applied, SnapshotRows, EventsApplied, Duplicates, Reflected, Stale, Unchanged, Orphans int64
-	Inconsistencies, DeadLetters                                                           int64
+	Inconsistencies, DeadLetters, Redelivered                                              int64
 	ResyncsComplete, ResyncsIncomplete                                                     int64
 }
 

@@ -10,27 +10,42 @@ import (
 	"github.com/tidemark-dev/tidemark/internal/state"
 )
 
-// Consume applies every record of src, committing every batch records (and
-// at the end) together with the source positions. onCommit, if set, runs
-// after each commit with the number of records in it. On an error or a
-// cancelled context the records of the open batch are not committed: they
+// Consume applies every record of src, committing every batch records, on
+// a record that asks for a flush, and at the end, together with the source
+// positions and message ids. onCommit, if set, runs after each commit with
+// the number of records in it; then each committed record's Done runs.
+//
+// A cancelled context ends Consume gracefully: the records applied so far
+// are committed (each was applied whole) and the context's error returned.
+// On any other error the records of the open batch are not committed: they
 // are read again on the next run.
 func (m *Materializer) Consume(ctx context.Context, src change.Source, batch int, onCommit func(n int)) error {
 	txn := m.store.Begin()
 	n := 0
+	var done []func()
 	flush := func() error {
+		if n == 0 && len(done) == 0 {
+			txn.Discard()
+			txn = m.store.Begin()
+			return nil
+		}
 		if err := txn.Commit(); err != nil {
 			return err
 		}
 		if onCommit != nil && n > 0 {
 			onCommit(n)
 		}
-		txn, n = m.store.Begin(), 0
+		for _, f := range done {
+			f()
+		}
+		txn, n, done = m.store.Begin(), 0, done[:0]
 		return nil
 	}
 	for {
 		if err := ctx.Err(); err != nil {
-			txn.Discard()
+			if ferr := flush(); ferr != nil {
+				return ferr
+			}
 			return err
 		}
 		rec, err := src.Next(ctx)
@@ -38,15 +53,30 @@ func (m *Materializer) Consume(ctx context.Context, src change.Source, batch int
 			break
 		}
 		if err != nil {
+			if ctx.Err() != nil {
+				if ferr := flush(); ferr != nil {
+					return ferr
+				}
+				return ctx.Err()
+			}
 			txn.Discard()
 			return err
+		}
+		if rec.Flush && rec.Change == nil && rec.Dead == nil {
+			if err := flush(); err != nil {
+				return err
+			}
+			continue
 		}
 		if err := m.record(txn, rec); err != nil {
 			txn.Discard()
 			return err
 		}
+		if rec.Done != nil {
+			done = append(done, rec.Done)
+		}
 		n++
-		if n >= batch {
+		if n >= batch || rec.Flush {
 			if err := flush(); err != nil {
 				return err
 			}
@@ -56,6 +86,20 @@ func (m *Materializer) Consume(ctx context.Context, src change.Source, batch int
 }
 
 func (m *Materializer) record(txn *state.Txn, rec change.Record) error {
+	if rec.MessageID != "" {
+		ns := "msg:" + rec.Next.Source
+		seen, err := txn.SeenEvent(ns, rec.MessageID)
+		if err != nil {
+			return err
+		}
+		if seen {
+			m.Stats.Redelivered++
+			return nil // applied (or dead-lettered) before a crash
+		}
+		if err := txn.MarkEvent(ns, rec.MessageID); err != nil {
+			return fmt.Errorf("remembering message id: %w", err)
+		}
+	}
 	switch {
 	case rec.Change != nil:
 		if _, err := m.Apply(txn, rec.Change); err != nil {

@@ -318,10 +318,21 @@ type DeadLetter struct {
 
 // Record is what a source yields: a change or a dead letter, and the position
 // to resume from once it is committed.
+//
+// Live sources (a queue, a Kafka group, a stream) use three more fields. A
+// record with Flush set and nothing else asks the consumer to commit what it
+// holds now (the stream has nothing more at hand), so a quiet stream never
+// keeps applied changes uncommitted. Done runs once the batch holding the
+// record is durable (an SQS message is deleted only then). MessageID names
+// the message in its stream (Next.Source): the store remembers it with the
+// batch and skips a record whose id it has seen (a redelivery after a crash).
 type Record struct {
-	Change *Change
-	Dead   *DeadLetter
-	Next   Position
+	Change    *Change
+	Dead      *DeadLetter
+	Next      Position
+	Flush     bool
+	Done      func()
+	MessageID string
 }
 
 // Source yields records until it returns io.EOF. A source resumes from the

@@ -52,7 +52,9 @@ func (r *readAhead) start() {
 			rec, err := r.src.Next(ctx)
 			if err == nil {
 				buf = append(buf, rec)
-				if len(buf) < r.chunk {
+				// A flush hint goes out at once: a live source has
+				// nothing more at hand.
+				if len(buf) < r.chunk && !rec.Flush {
 					continue
 				}
 			}

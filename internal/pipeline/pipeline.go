@@ -96,6 +96,7 @@ type Summary struct {
 	EventsApplied   int64         `json:"events_applied"`
 	Reflected       int64         `json:"already_reflected_skipped"`
 	Duplicates      int64         `json:"duplicates_skipped"`
+	Redelivered     int64         `json:"redelivered_messages_skipped"`
 	Stale           int64         `json:"stale_skipped"`
 	Unchanged       int64         `json:"unchanged"`
 	Orphans         int64         `json:"orphans"`
@@ -154,7 +155,7 @@ func (p *Pipeline) Run(ctx context.Context) (Summary, error) {
 	st := p.mat.Stats
 	sum = Summary{
 		Items: st.SnapshotRows, EventsApplied: st.EventsApplied, Reflected: st.Reflected,
-		Duplicates: st.Duplicates, Stale: st.Stale, Unchanged: st.Unchanged, Orphans: st.Orphans,
+		Duplicates: st.Duplicates, Redelivered: st.Redelivered, Stale: st.Stale, Unchanged: st.Unchanged, Orphans: st.Orphans,
 		Inconsistencies: st.Inconsistencies, DeadLetters: st.DeadLetters,
 		FilesWritten: pub.Files, RowsPublished: pub.Rows, Leftovers: pub.Leftovers,
 		Elapsed: time.Since(start), Scans: p.scans,
