@@ -124,10 +124,81 @@ type ScanSource struct {
 	PageLimit int32 `yaml:"page_limit"`
 }
 
-// EventsSource is a set of newline-delimited event files.
+// EventsSource is one stream of entity events: a set of newline-delimited
+// files, an SQS queue, Kafka topics or a table's DynamoDB stream. Exactly
+// one of path, sqs, kafka and dynamodb_stream is set.
 type EventsSource struct {
 	// Path is a file or a glob; files are read in name order.
-	Path string `yaml:"path"`
+	Path           string        `yaml:"path"`
+	SQS            *SQSSource    `yaml:"sqs"`
+	Kafka          *KafkaSource  `yaml:"kafka"`
+	DynamoDBStream *StreamSource `yaml:"dynamodb_stream"`
+}
+
+// Live reports whether the source is a stream that does not end on its own
+// (a queue, a Kafka group, a DynamoDB stream), as opposed to files.
+func (s EventsSource) Live() bool { return s.Path == "" }
+
+// Describe names the source for logs and messages.
+func (s EventsSource) Describe() string {
+	switch {
+	case s.SQS != nil:
+		return "sqs " + s.SQS.QueueURL
+	case s.Kafka != nil:
+		return "kafka " + strings.Join(s.Kafka.Topics, ",")
+	case s.DynamoDBStream != nil:
+		return "dynamodb stream of " + s.DynamoDBStream.Entity
+	}
+	return "events " + s.Path
+}
+
+// SQSSource is an SQS queue (FIFO or standard) receiving Hackney events,
+// raw or wrapped in SNS notifications.
+type SQSSource struct {
+	// QueueURL is the queue's URL (aws.endpoint-style servers work too).
+	QueueURL string `yaml:"queue_url"`
+	// Receivers is the number of concurrent long-poll receivers (default 2).
+	Receivers int `yaml:"receivers"`
+	// Wait is the long-poll wait of one receive, at most 20s (default 20s).
+	Wait time.Duration `yaml:"wait"`
+	// VisibilityTimeout is how long a received message stays hidden; it is
+	// extended while the message's batch is in flight (default 60s).
+	VisibilityTimeout time.Duration `yaml:"visibility_timeout"`
+	// Endpoint points SQS at a compatible server.
+	Endpoint string `yaml:"endpoint"`
+}
+
+// KafkaSource is a consumer group over Kafka topics carrying Hackney events
+// (JSON) or Avro records in the Confluent wire format.
+type KafkaSource struct {
+	Brokers []string `yaml:"brokers"`
+	Topics  []string `yaml:"topics"`
+	// Group is the consumer group (default tidemark).
+	Group string `yaml:"group"`
+	// Consumers is the number of group members run in this process.
+	Consumers int `yaml:"consumers"`
+	// SchemaRegistry is the schema registry's URL, for Avro values.
+	SchemaRegistry string `yaml:"schema_registry"`
+	// Avro maps Avro records (whole entities) to an entity.
+	Avro *KafkaAvro `yaml:"avro"`
+}
+
+// KafkaAvro maps Avro records, which carry a whole entity, to an entity.
+type KafkaAvro struct {
+	Entity string `yaml:"entity"`
+	// KeyField is the record field holding the hash key (default Id).
+	KeyField string `yaml:"key_field"`
+	// DateFields are int Unix-second fields to turn into the table's date
+	// strings (default: every field whose name ends in Date).
+	DateFields []string `yaml:"date_fields"`
+}
+
+// StreamSource follows a table's DynamoDB stream (NEW_IMAGE or
+// NEW_AND_OLD_IMAGES).
+type StreamSource struct {
+	Entity string `yaml:"entity"`
+	// PollInterval is the pause between empty reads of a shard (default 1s).
+	PollInterval time.Duration `yaml:"poll_interval"`
 }
 
 // DefaultConfig returns the configuration every file starts from.

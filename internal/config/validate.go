@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"time"
 
 	"github.com/tidemark-dev/tidemark/internal/change"
 )
@@ -121,10 +122,8 @@ func (c *Config) Validate() error {
 			bad(p+".segments", "must be between 1 and 1000000 (0: from the table's size)")
 		}
 	}
-	for i, s := range c.Sources.Events {
-		if s.Path == "" {
-			bad(fmt.Sprintf("sources.events[%d].path", i), "is empty; set a file or a glob such as events/*.jsonl")
-		}
+	for i := range c.Sources.Events {
+		c.validEvents(bad, i)
 	}
 	return errors.Join(errs...)
 }
@@ -147,5 +146,87 @@ func validKey(bad func(string, string, ...any), p string, k *KeyAttr, defaultFro
 	case "", "uuid":
 	default:
 		bad(p+".format", "%q is unknown; use uuid or leave it out", k.Format)
+	}
+}
+
+// validEvents checks sources.events[i] and fills in its defaults.
+func (c *Config) validEvents(bad func(string, string, ...any), i int) {
+	s := &c.Sources.Events[i]
+	p := fmt.Sprintf("sources.events[%d]", i)
+	kinds := 0
+	for _, set := range []bool{s.Path != "", s.SQS != nil, s.Kafka != nil, s.DynamoDBStream != nil} {
+		if set {
+			kinds++
+		}
+	}
+	switch {
+	case kinds == 0:
+		bad(p, "names no source; set one of path (a file or glob such as events/*.jsonl), sqs, kafka or dynamodb_stream")
+		return
+	case kinds > 1:
+		bad(p, "sets more than one of path, sqs, kafka and dynamodb_stream; give each its own entry")
+		return
+	}
+	if q := s.SQS; q != nil {
+		if q.QueueURL == "" {
+			bad(p+".sqs.queue_url", "is empty; set the queue's URL, e.g. https://sqs.eu-west-2.amazonaws.com/123456789012/tenure.fifo")
+		}
+		if q.Receivers == 0 {
+			q.Receivers = 2
+		}
+		if q.Receivers < 0 || q.Receivers > 64 {
+			bad(p+".sqs.receivers", "must be between 1 and 64 (default 2)")
+		}
+		if q.Wait == 0 {
+			q.Wait = 20 * time.Second
+		}
+		if q.Wait < 0 || q.Wait > 20*time.Second {
+			bad(p+".sqs.wait", "must be between 1s and 20s, SQS's longest poll (default 20s)")
+		}
+		if q.VisibilityTimeout == 0 {
+			q.VisibilityTimeout = 60 * time.Second
+		}
+		if q.VisibilityTimeout < 5*time.Second || q.VisibilityTimeout > 12*time.Hour {
+			bad(p+".sqs.visibility_timeout", "must be between 5s and 12h (default 60s)")
+		}
+	}
+	if k := s.Kafka; k != nil {
+		if len(k.Brokers) == 0 {
+			bad(p+".kafka.brokers", "is empty; list the seed brokers, e.g. [\"b-1.msk.example:9092\"]")
+		}
+		if len(k.Topics) == 0 {
+			bad(p+".kafka.topics", "is empty; list the topics to follow, e.g. [tenure]")
+		}
+		if k.Group == "" {
+			k.Group = "tidemark"
+		}
+		if k.Consumers == 0 {
+			k.Consumers = 1
+		}
+		if k.Consumers < 0 || k.Consumers > 64 {
+			bad(p+".kafka.consumers", "must be between 1 and 64 (default 1)")
+		}
+		if a := k.Avro; a != nil {
+			if _, ok := c.EntityByName(a.Entity); !ok {
+				bad(p+".kafka.avro.entity", "%q is not an entity of entities[].name", a.Entity)
+			}
+			if a.KeyField == "" {
+				a.KeyField = "Id"
+			}
+			if k.SchemaRegistry == "" {
+				bad(p+".kafka.schema_registry", "is empty; Avro values need the schema registry's URL, e.g. http://registry:8081")
+			}
+		}
+	}
+	if d := s.DynamoDBStream; d != nil {
+		if _, ok := c.EntityByName(d.Entity); !ok {
+			bad(p+".dynamodb_stream.entity", "%q is not an entity of entities[].name", d.Entity)
+		}
+		if d.PollInterval == 0 {
+			d.PollInterval = time.Second
+		}
+		if d.PollInterval < 0 {
+			bad(p+".dynamodb_stream.poll_interval", "is negative; set a duration such as 1s")
+		}
 	}
 }

@@ -98,7 +98,25 @@ func TestValidateErrors(t *testing.T) {
 		{"export entity unknown", func(c *Config) { c.Sources.Exports[0].Entity = "tenures" }, "sources.exports[0].entity", `"tenures" is not an entity of entities[].name`},
 		{"export entity empty", func(c *Config) { c.Sources.Exports[0].Entity = "" }, "sources.exports[0].entity", "is not an entity"},
 		{"export path empty", func(c *Config) { c.Sources.Exports[0].Path = "" }, "sources.exports[0].path", "the one holding AWSDynamoDB/<exportId>/"},
-		{"events path empty", func(c *Config) { c.Sources.Events[1].Path = "" }, "sources.events[1].path", "a file or a glob such as events/*.jsonl"},
+		{"events source empty", func(c *Config) { c.Sources.Events[1].Path = "" }, "sources.events[1]", "set one of path (a file or glob such as events/*.jsonl), sqs, kafka or dynamodb_stream"},
+		{"events source twice", func(c *Config) { c.Sources.Events[1].SQS = &SQSSource{QueueURL: "q"} }, "sources.events[1]", "more than one of path, sqs, kafka and dynamodb_stream"},
+		{"sqs queue_url empty", func(c *Config) { c.Sources.Events[1] = EventsSource{SQS: &SQSSource{}} }, "sources.events[1].sqs.queue_url", "set the queue's URL"},
+		{"sqs wait too long", func(c *Config) {
+			c.Sources.Events[1] = EventsSource{SQS: &SQSSource{QueueURL: "q", Wait: 30 * time.Second}}
+		}, "sources.events[1].sqs.wait", "between 1s and 20s"},
+		{"sqs visibility too short", func(c *Config) {
+			c.Sources.Events[1] = EventsSource{SQS: &SQSSource{QueueURL: "q", VisibilityTimeout: time.Second}}
+		}, "sources.events[1].sqs.visibility_timeout", "between 5s and 12h"},
+		{"sqs receivers", func(c *Config) { c.Sources.Events[1] = EventsSource{SQS: &SQSSource{QueueURL: "q", Receivers: -1}} }, "sources.events[1].sqs.receivers", "between 1 and 64"},
+		{"kafka brokers empty", func(c *Config) { c.Sources.Events[1] = EventsSource{Kafka: &KafkaSource{Topics: []string{"t"}}} }, "sources.events[1].kafka.brokers", "list the seed brokers"},
+		{"kafka topics empty", func(c *Config) { c.Sources.Events[1] = EventsSource{Kafka: &KafkaSource{Brokers: []string{"b:9092"}}} }, "sources.events[1].kafka.topics", "list the topics"},
+		{"kafka avro entity", func(c *Config) {
+			c.Sources.Events[1] = EventsSource{Kafka: &KafkaSource{Brokers: []string{"b"}, Topics: []string{"t"}, SchemaRegistry: "http://r", Avro: &KafkaAvro{Entity: "nope"}}}
+		}, "sources.events[1].kafka.avro.entity", `"nope" is not an entity`},
+		{"kafka avro registry", func(c *Config) {
+			c.Sources.Events[1] = EventsSource{Kafka: &KafkaSource{Brokers: []string{"b"}, Topics: []string{"t"}, Avro: &KafkaAvro{Entity: "tenure"}}}
+		}, "sources.events[1].kafka.schema_registry", "Avro values need the schema registry"},
+		{"stream entity", func(c *Config) { c.Sources.Events[1] = EventsSource{DynamoDBStream: &StreamSource{Entity: "x"}} }, "sources.events[1].dynamodb_stream.entity", `"x" is not an entity`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -138,7 +156,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	for _, fe := range fes {
 		keys = append(keys, fe.Key)
 	}
-	want := []string{"state_dir", "workers", "entities[0].hash_key.name", "entities[1].range_key.from", "sources.events[0].path"}
+	want := []string{"state_dir", "workers", "entities[0].hash_key.name", "entities[1].range_key.from", "sources.events[0]"}
 	if strings.Join(keys, " ") != strings.Join(want, " ") {
 		t.Errorf("keys = %q, want %q", keys, want)
 	}
@@ -176,6 +194,33 @@ func TestParseConfigInvalid(t *testing.T) {
 		fes := fieldErrors(t, err)
 		if len(fes) != 1 || fes[0].Key != tt.key {
 			t.Errorf("%s: error = %v, want one naming %s", tt.name, err, tt.key)
+		}
+	}
+}
+
+func TestValidateFillsLiveSourceDefaults(t *testing.T) {
+	cfg := wantValid()
+	cfg.Sources.Events = append(cfg.Sources.Events,
+		EventsSource{SQS: &SQSSource{QueueURL: "q"}},
+		EventsSource{Kafka: &KafkaSource{Brokers: []string{"b"}, Topics: []string{"t"}, SchemaRegistry: "http://r", Avro: &KafkaAvro{Entity: "tenure"}}},
+		EventsSource{DynamoDBStream: &StreamSource{Entity: "tenure"}})
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	n := len(cfg.Sources.Events)
+	q, k, d := cfg.Sources.Events[n-3].SQS, cfg.Sources.Events[n-2].Kafka, cfg.Sources.Events[n-1].DynamoDBStream
+	if q.Receivers != 2 || q.Wait != 20*time.Second || q.VisibilityTimeout != time.Minute {
+		t.Errorf("sqs defaults = %+v", q)
+	}
+	if k.Group != "tidemark" || k.Consumers != 1 || k.Avro.KeyField != "Id" {
+		t.Errorf("kafka defaults = %+v %+v", k, k.Avro)
+	}
+	if d.PollInterval != time.Second {
+		t.Errorf("stream defaults = %+v", d)
+	}
+	for i, s := range cfg.Sources.Events {
+		if s.Live() != (i >= n-3) {
+			t.Errorf("events[%d].Live() = %v", i, s.Live())
 		}
 	}
 }
