@@ -22,7 +22,10 @@ import (
 const usage = `tidemark keeps an analytics copy of DynamoDB entities correct and current.
 
 Usage:
-  tidemark run      --config FILE        bootstrap if needed, apply events, publish
+  tidemark run      --config FILE [--until-idle D] [--publish-every D]
+                    bootstrap if needed, apply events, follow live sources, publish
+  tidemark follow   --config FILE [--until-idle D]   apply events on a bootstrapped state;
+                    live sources until SIGINT/SIGTERM (commits, exits 0) or idle for D
   tidemark snapshot --config FILE        only load the configured exports not loaded yet
   tidemark publish  --config FILE        only publish what changed
   tidemark show     --config FILE [--history] ENTITY KEY
@@ -61,6 +64,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "run":
 		err = cmdRun(ctx, args[1:], stdout, stderr)
+	case "follow":
+		err = cmdFollow(ctx, args[1:], stdout, stderr)
 	case "show":
 		err = cmdShow(ctx, args[1:], stdout, stderr)
 	case "dlq":

@@ -9,6 +9,8 @@ import (
 	"runtime/pprof"
 	"text/tabwriter"
 	"time"
+
+	"github.com/tidemark-dev/tidemark/internal/pipeline"
 )
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -18,11 +20,16 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	verbose := fs.Bool("v", false, "log each step")
 	noProgress := fs.Bool("no-progress", false, "no progress bars even on a terminal")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (pprof) to this file")
+	untilIdle := fs.Duration("until-idle", 0, "stop following live sources (SQS, Kafka, DynamoDB streams) once none had a message for this long, then publish; 0: follow until SIGINT/SIGTERM")
+	publishEvery := fs.Duration("publish-every", 5*time.Minute, "while following live sources, publish what changed at this interval (0: only at the end)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: run takes no arguments, got %q (flags go before them?)", errUsage, fs.Args())
+	}
+	if *untilIdle < 0 || *publishEvery < 0 {
+		return fmt.Errorf("%w: --until-idle and --publish-every take positive durations such as 30s", errUsage)
 	}
 	if *cpuProfile != "" {
 		stop, err := startCPUProfile(*cpuProfile)
@@ -39,11 +46,16 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if !*noProgress {
 		p.Progress = newProgress(stderr)
 	}
-	sum, err := p.Run(ctx)
+	sum, err := p.Run(ctx, pipeline.FollowOptions{UntilIdle: *untilIdle, PublishEvery: *publishEvery})
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	return printSummary(stdout, sum, *asJSON)
+}
+
+// printSummary prints what a run or a follow did, as a table or as JSON.
+func printSummary(stdout io.Writer, sum pipeline.Summary, asJSON bool) error {
+	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(sum)
@@ -69,6 +81,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		{"re-syncs complete / incomplete", fmt.Sprintf("%d / %d", sum.ResyncsComplete, sum.ResyncsIncomplete)},
 		{"entities absent at the source (re-sync)", sum.AbsentAtSource},
 		{"elapsed", sum.Elapsed.Round(time.Millisecond)},
+	}
+	if sum.Interrupted {
+		rows = append(rows, struct {
+			k string
+			v any
+		}{"stopped by a signal", "the events in flight were committed"})
 	}
 	for _, r := range rows {
 		fmt.Fprintf(w, "%s\t%v\n", r.k, r.v)

@@ -2,50 +2,138 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/tidemark-dev/tidemark/internal/change"
 	filesrc "github.com/tidemark-dev/tidemark/internal/source/file"
 )
 
-// Follow applies the configured events files from their committed positions.
-func (p *Pipeline) Follow(ctx context.Context) error {
+// FollowOptions say how long to follow the live sources.
+type FollowOptions struct {
+	// UntilIdle ends following once no message arrived on any live source
+	// for this long (0: follow until the context ends).
+	UntilIdle time.Duration
+	// PublishEvery publishes what changed at this interval while following
+	// live sources (0: never while following).
+	PublishEvery time.Duration
+}
+
+// Follow applies the configured events files from their committed
+// positions, then follows the live sources (SQS, Kafka, DynamoDB streams)
+// together until they are idle for opts.UntilIdle or ctx ends. A cancelled
+// context ends gracefully: what was applied is committed and ctx's error is
+// returned.
+func (p *Pipeline) Follow(ctx context.Context, opts FollowOptions) error {
 	if err := p.checkBootstrapped(); err != nil {
 		return err
 	}
 	for _, src := range p.cfg.Sources.Events {
-		files, err := filesrc.Glob(src.Path, p.base)
-		if err != nil {
-			p.log.Warn("no events to read", "path", src.Path, "reason", err)
+		if src.Live() {
 			continue
 		}
-		var total int64
-		for _, f := range files {
-			fi, err := os.Stat(f.Path)
-			if err != nil {
-				return fmt.Errorf("events file: %w", err)
-			}
-			off, _, err := p.Store.Position(f.ID)
-			if err != nil {
-				return fmt.Errorf("reading position of %s: %w", f.Path, err)
-			}
-			total += max(fi.Size()-off, 0)
-		}
-		fs := filesrc.NewSource(files, p.mapper, p.cfg.MaxMessageBytes, p.Store.Position)
-		p.log.Info("phase follow", "path", src.Path, "files", len(files), "bytes_left", total)
-		pr := p.progress()
-		pr.Start("events "+src.Path, total, "bytes")
-		fs.Progress = pr.Add
-		fs.Warn = func(msg string, args ...any) { p.log.Warn(msg, args...) }
-		// Decoding runs a chunk ahead on another core.
-		s := change.ReadAhead(fs, 64)
-		err = p.mat.Consume(ctx, s, p.cfg.BatchSize, nil)
-		pr.Done()
-		s.Close()
-		if err != nil {
-			return fmt.Errorf("applying events from %s: %w", src.Path, err)
+		if err := p.followFiles(ctx, src.Path); err != nil {
+			return err
 		}
 	}
+	return p.followLive(ctx, opts)
+}
+
+// HasLive reports whether the config has live event sources.
+func (p *Pipeline) HasLive() bool {
+	for _, s := range p.cfg.Sources.Events {
+		if s.Live() {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *Pipeline) followFiles(ctx context.Context, path string) error {
+	files, err := filesrc.Glob(path, p.base)
+	if err != nil {
+		p.log.Warn("no events to read", "path", path, "reason", err)
+		return nil
+	}
+	var total int64
+	for _, f := range files {
+		fi, err := os.Stat(f.Path)
+		if err != nil {
+			return fmt.Errorf("events file: %w", err)
+		}
+		off, _, err := p.Store.Position(f.ID)
+		if err != nil {
+			return fmt.Errorf("reading position of %s: %w", f.Path, err)
+		}
+		total += max(fi.Size()-off, 0)
+	}
+	fs := filesrc.NewSource(files, p.mapper, p.cfg.MaxMessageBytes, p.Store.Position)
+	p.log.Info("phase follow", "path", path, "files", len(files), "bytes_left", total)
+	pr := p.progress()
+	pr.Start("events "+path, total, "bytes")
+	fs.Progress = pr.Add
+	fs.Warn = func(msg string, args ...any) { p.log.Warn(msg, args...) }
+	// Decoding runs a chunk ahead on another core.
+	s := change.ReadAhead(fs, 64)
+	err = p.mat.Consume(ctx, s, p.cfg.BatchSize, nil)
+	pr.Done()
+	s.Close()
+	if err != nil {
+		return fmt.Errorf("applying events from %s: %w", path, err)
+	}
 	return nil
+}
+
+// followLive follows every live source at once, publishing every
+// opts.PublishEvery.
+func (p *Pipeline) followLive(ctx context.Context, opts FollowOptions) error {
+	if !p.HasLive() {
+		return nil
+	}
+	var srcs []change.Source
+	closeAll := func() {
+		for _, s := range srcs {
+			s.Close()
+		}
+	}
+	for i, src := range p.cfg.Sources.Events {
+		if !src.Live() {
+			continue
+		}
+		s, err := p.openLive(ctx, i, opts.UntilIdle)
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("sources.events[%d] (%s): %w", i, src.Describe(), err)
+		}
+		p.log.Info("phase follow", "source", src.Describe(), "until_idle", opts.UntilIdle)
+		srcs = append(srcs, s)
+	}
+	merged := change.Merge(srcs...)
+	defer merged.Close()
+	pr := p.progress()
+	pr.Start("live events", 0, "events")
+	defer pr.Done()
+	onCommit := func(n int) { pr.Add(int64(n)) }
+	for {
+		cctx, cancel := ctx, context.CancelFunc(func() {})
+		if opts.PublishEvery > 0 {
+			cctx, cancel = context.WithTimeout(ctx, opts.PublishEvery)
+		}
+		err := p.mat.Consume(cctx, merged, p.cfg.BatchSize, onCommit)
+		cancel()
+		switch {
+		case err == nil:
+			return nil // every live source has been idle for UntilIdle
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.Is(err, context.DeadlineExceeded) && opts.PublishEvery > 0:
+			if _, err := p.Publish(ctx); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("following live events: %w", err)
+		}
+	}
 }

@@ -114,6 +114,8 @@ type Summary struct {
 	ResyncsIncomplete int64    `json:"resyncs_incomplete"`
 	AbsentAtSource    int64    `json:"absent_at_source"`
 	Notes             []string `json:"notes,omitempty"`
+	// Interrupted is set when a signal ended the live stream (gracefully).
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 // ScanFigures are a scan's metrics: what it read and the capacity it used
@@ -132,15 +134,26 @@ type ScanFigures struct {
 }
 
 // Run bootstraps what is not bootstrapped yet, applies the events files,
-// and publishes what changed.
-func (p *Pipeline) Run(ctx context.Context) (Summary, error) {
+// follows the live sources (until they are idle for opts.UntilIdle, or
+// until ctx ends), and publishes what changed. When ctx ends while live
+// sources are followed, what was applied is committed and published before
+// Run returns; Summary.Interrupted says so.
+func (p *Pipeline) Run(ctx context.Context, opts FollowOptions) (Summary, error) {
 	start := time.Now()
 	var sum Summary
 	if err := p.Bootstrap(ctx); err != nil {
 		return sum, err
 	}
-	if err := p.Follow(ctx); err != nil {
-		return sum, err
+	interrupted := false
+	if err := p.Follow(ctx, opts); err != nil {
+		if !p.HasLive() || ctx.Err() == nil {
+			return sum, err
+		}
+		// A signal ended the live stream: the applied events are
+		// committed; publish them before stopping.
+		interrupted = true
+		p.log.Info("stopping: committed the events in flight; publishing before exit")
+		ctx = context.WithoutCancel(ctx)
 	}
 	if err := p.Sweeps(ctx); err != nil {
 		return sum, err
@@ -152,16 +165,45 @@ func (p *Pipeline) Run(ctx context.Context) (Summary, error) {
 	if err != nil {
 		return sum, err
 	}
+	sum = p.summary(start)
+	sum.FilesWritten, sum.RowsPublished, sum.Leftovers = pub.Files, pub.Rows, pub.Leftovers
+	sum.Interrupted = interrupted
+	return sum, nil
+}
+
+// summary is what the materializer counted since start.
+func (p *Pipeline) summary(start time.Time) Summary {
 	st := p.mat.Stats
-	sum = Summary{
+	return Summary{
 		Items: st.SnapshotRows, EventsApplied: st.EventsApplied, Reflected: st.Reflected,
 		Duplicates: st.Duplicates, Redelivered: st.Redelivered, Stale: st.Stale, Unchanged: st.Unchanged, Orphans: st.Orphans,
 		Inconsistencies: st.Inconsistencies, DeadLetters: st.DeadLetters,
-		FilesWritten: pub.Files, RowsPublished: pub.Rows, Leftovers: pub.Leftovers,
 		Elapsed: time.Since(start), Scans: p.scans,
 		ResyncsComplete: st.ResyncsComplete, ResyncsIncomplete: st.ResyncsIncomplete, AbsentAtSource: p.absent,
 		Notes: p.mat.Notes,
 	}
+}
+
+// FollowOnly applies events (files, then live sources) on a bootstrapped
+// state, runs the re-sync sweeps, and returns what it did; it publishes
+// only every opts.PublishEvery. A cancelled ctx ends it gracefully (what
+// was applied is committed; Summary.Interrupted is set, the error nil).
+func (p *Pipeline) FollowOnly(ctx context.Context, opts FollowOptions) (Summary, error) {
+	start := time.Now()
+	err := p.Follow(ctx, opts)
+	interrupted := false
+	if err != nil {
+		if ctx.Err() == nil {
+			return p.summary(start), err
+		}
+		interrupted = true
+		ctx = context.WithoutCancel(ctx)
+	}
+	if err := p.Sweeps(ctx); err != nil {
+		return p.summary(start), err
+	}
+	sum := p.summary(start)
+	sum.Interrupted = interrupted
 	return sum, nil
 }
 

@@ -48,7 +48,7 @@ func TestRunThenNothingNew(t *testing.T) {
 	cfg, dir := dataset(t)
 	day := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 	p := open(t, cfg, dir, day)
-	sum, err := p.Run(context.Background())
+	sum, err := p.Run(context.Background(), FollowOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestRunThenNothingNew(t *testing.T) {
 	p.Close()
 
 	p = open(t, cfg, dir, day.Add(time.Hour))
-	sum, err = p.Run(context.Background())
+	sum, err = p.Run(context.Background(), FollowOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestPublishFollowsSettings(t *testing.T) {
 	cfg, dir := dataset(t)
 	day := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 	p := open(t, cfg, dir, day)
-	if _, err := p.Run(context.Background()); err != nil {
+	if _, err := p.Run(context.Background(), FollowOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	p.Close()

@@ -239,9 +239,18 @@ func (s *Source) receive(out chan<- change.Record) {
 			}
 			s.mu.Unlock()
 		}
+		if s.fifo && len(res.Messages) > 0 {
+			if !s.fifoBatch(out, res.Messages) {
+				return
+			}
+			continue
+		}
 		for _, m := range res.Messages {
+			rec := s.record(m)
+			id, handle := aws.ToString(m.MessageId), aws.ToString(m.ReceiptHandle)
+			rec.Done = func() { s.committed(id, handle) }
 			select {
-			case out <- s.record(m):
+			case out <- rec:
 			case <-s.ctx.Done():
 				return
 			}
@@ -258,17 +267,58 @@ func (s *Source) receive(out chan<- change.Record) {
 	}
 }
 
+// fifoBatch yields a FIFO queue's batch and a flush hint, waits until the
+// batch is committed, and deletes it: the queue then hands out the group's
+// next messages at once. It reports false when the source closed first.
+func (s *Source) fifoBatch(out chan<- change.Record, msgs []types.Message) bool {
+	var mu sync.Mutex
+	left := len(msgs)
+	committed := make(chan struct{})
+	handles := make([]string, len(msgs))
+	for i, m := range msgs {
+		rec := s.record(m)
+		id := aws.ToString(m.MessageId)
+		handles[i] = aws.ToString(m.ReceiptHandle)
+		rec.Done = func() {
+			s.mu.Lock()
+			delete(s.inflight, id)
+			s.mu.Unlock()
+			mu.Lock()
+			defer mu.Unlock()
+			if left--; left == 0 {
+				close(committed)
+			}
+		}
+		select {
+		case out <- rec:
+		case <-s.ctx.Done():
+			return false
+		}
+	}
+	select {
+	case out <- change.Record{Flush: true}:
+	case <-s.ctx.Done():
+		return false
+	}
+	select {
+	case <-committed:
+	case <-s.ctx.Done():
+		return false
+	}
+	s.deleteBatch(handles)
+	return true
+}
+
 // record turns a message into a change or a dead letter.
 func (s *Source) record(m types.Message) change.Record {
 	id := aws.ToString(m.MessageId)
-	handle := aws.ToString(m.ReceiptHandle)
 	body := []byte(aws.ToString(m.Body))
 	var sent int64
 	if v, ok := m.Attributes[string(types.MessageSystemAttributeNameSentTimestamp)]; ok {
 		sent, _ = strconv.ParseInt(v, 10, 64)
 	}
 	pos := change.Position{Source: s.id, Offset: sent, Token: id}
-	rec := change.Record{Next: pos, MessageID: id, Done: func() { s.committed(id, handle) }}
+	rec := change.Record{Next: pos, MessageID: id}
 	env, err := event.Decode(body, s.opts.MaxMessageBytes)
 	var c *change.Change
 	if err == nil {
@@ -307,31 +357,7 @@ func (s *Source) deleter() {
 	defer close(s.delDone)
 	var batch []string
 	flush := func() {
-		if len(batch) == 0 {
-			return
-		}
-		entries := make([]types.DeleteMessageBatchRequestEntry, len(batch))
-		for i, h := range batch {
-			entries[i] = types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(h)}
-		}
-		for attempt := 0; ; attempt++ {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			res, err := s.api.DeleteMessageBatch(ctx, &awssqs.DeleteMessageBatchInput{QueueUrl: aws.String(s.opts.QueueURL), Entries: entries})
-			cancel()
-			if err == nil {
-				for _, f := range res.Failed {
-					// The message will come back and be skipped as a
-					// redelivery: nothing is lost or applied twice.
-					s.log.Warn("delete failed; its redelivery will be skipped", "code", aws.ToString(f.Code), "reason", aws.ToString(f.Message))
-				}
-				break
-			}
-			if attempt >= 4 {
-				s.log.Warn("deleting committed messages failed; their redeliveries will be skipped", "n", len(batch), "err", err)
-				break
-			}
-			time.Sleep(jitter(time.Duration(100<<attempt) * time.Millisecond))
-		}
+		s.deleteBatch(batch)
 		batch = batch[:0]
 	}
 	for h := range s.deletes {
@@ -352,6 +378,35 @@ func (s *Source) deleter() {
 		flush()
 	}
 	flush()
+}
+
+// deleteBatch deletes up to ten committed messages, retrying a few times.
+// A message whose delete fails comes back later and is skipped then as a
+// redelivery: nothing is lost or applied twice.
+func (s *Source) deleteBatch(handles []string) {
+	if len(handles) == 0 {
+		return
+	}
+	entries := make([]types.DeleteMessageBatchRequestEntry, len(handles))
+	for i, h := range handles {
+		entries[i] = types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(h)}
+	}
+	for attempt := 0; ; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		res, err := s.api.DeleteMessageBatch(ctx, &awssqs.DeleteMessageBatchInput{QueueUrl: aws.String(s.opts.QueueURL), Entries: entries})
+		cancel()
+		if err == nil {
+			for _, f := range res.Failed {
+				s.log.Warn("delete failed; its redelivery will be skipped", "code", aws.ToString(f.Code), "reason", aws.ToString(f.Message))
+			}
+			return
+		}
+		if attempt >= 4 {
+			s.log.Warn("deleting committed messages failed; their redeliveries will be skipped", "n", len(handles), "err", err)
+			return
+		}
+		time.Sleep(jitter(time.Duration(100<<attempt) * time.Millisecond))
+	}
 }
 
 // keepInvisible extends the visibility of received messages that wait for
