@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of tidemark. On a fresh machine it first installs the
 # test-only tools it needs from the npm registry (DuckDB's Node.js package,
-# the independent Parquet reader, and dynalite, a local DynamoDB server).
+# the independent Parquet reader, dynalite, a local DynamoDB server, and
+# fauxqs, a local SQS/SNS server).
 # Usage: scripts/test.sh [go test flags]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,10 @@ fi
 if [ ! -d tools/dynalite/node_modules/dynalite ]; then
   echo "installing test tools (tools/dynalite: npm ci)" >&2
   (cd tools/dynalite && npm ci --no-audit --no-fund --loglevel=error)
+fi
+if [ ! -d tools/fauxqs/node_modules/fauxqs ]; then
+  echo "installing test tools (tools/fauxqs: npm ci)" >&2
+  (cd tools/fauxqs && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 go vet ./...

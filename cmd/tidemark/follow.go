@@ -50,4 +50,3 @@ func cmdFollow(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	return printSummary(stdout, sum, *asJSON)
 }
-

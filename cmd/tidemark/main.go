@@ -34,7 +34,8 @@ Usage:
   tidemark verify   --config FILE --entity E --against export:DIR|s3://B/P/|scan [--repair] [--report FILE]
                     exit 0: no drift, 1: drift found (or repaired), 2: error
   tidemark export start --table T --s3 s3://bucket/prefix/ [--at TIME | --from T1 --to T2]
-  tidemark resync emit --config FILE --entity E --from export:DIR|s3://B/P/|scan --to file:PATH
+  tidemark resync emit --config FILE --entity E --from export:DIR|s3://B/P/|scan
+                    --to file:PATH|kafka://BROKERS/TOPIC|sqs://HOST/ACCOUNT/QUEUE
   tidemark gen      --out DIR [--tenures N] [--events N] [--seed N] [--bad-lines N]
 
 Run 'tidemark COMMAND -h' for the flags of a command.

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -196,4 +197,37 @@ func TestFollowSQSStopsGracefully(t *testing.T) {
 	}
 	got := readDump(t, stateDir(dir))
 	compareLines(t, "state vs expected.jsonl", sortedLines(got.Current), sortedLines(readJSONL(t, filepath.Join(dir, "expected.jsonl"))))
+}
+
+// TestResyncThroughSQS: `resync emit --to sqs:` sends a whole re-sync to a
+// FIFO queue, and a run following that queue applies it and sweeps exactly
+// the entities absent from it.
+func TestResyncThroughSQS(t *testing.T) {
+	srv := fauxqs.Start(t)
+	dir, cfg, removed, _, _ := resyncSetup(t, 62)
+	url := srv.CreateQueue(t, "tenure-resync.fifo", nil)
+	env := sqsEnv()
+	out := string(tidemarkEnv(t, env, "resync", "emit", "--config", cfg, "--entity", "tenure",
+		"--from", "export:"+filepath.Join(dir, "source-export"), "--to", "sqs:"+url))
+	if !strings.HasPrefix(out, "re-sync of ") || !strings.Contains(out, " tenure entities sent to sqs:") {
+		t.Fatalf("emit: %q", out)
+	}
+	yml, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Follow the queue (its endpoint comes from the queue URL).
+	os.WriteFile(cfg, []byte(strings.Replace(string(yml), "    - path: events/*.jsonl",
+		"    - path: events/*.jsonl\n    - sqs:\n        queue_url: "+url+"\n        wait: 1s", 1)), 0o644)
+	sum := summary(t, tidemarkEnv(t, env, "run", "--config", cfg, "--json", "--until-idle", "2s"))
+	if sum["resyncs_complete"] != 1 || sum["absent_at_source"] != 3 || sum["resyncs_incomplete"] != 0 {
+		t.Fatalf("run with the re-sync from SQS: %v", sum)
+	}
+	for _, k := range removed {
+		var s shownCurrent
+		json.Unmarshal(tidemark(t, "show", "--config", cfg, "tenure", k), &s)
+		if s.Current.Live || s.Current.Op != "resync" {
+			t.Errorf("absent key %s: %+v, want a resync tombstone", k, s.Current)
+		}
+	}
 }

@@ -9,6 +9,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/tidemark-dev/tidemark/internal/change"
+	"github.com/tidemark-dev/tidemark/internal/sink/sqsout"
 	"github.com/tidemark-dev/tidemark/internal/source/sqs"
 )
 
@@ -22,9 +23,13 @@ func (p *Pipeline) openLive(ctx context.Context, i int, idle time.Duration) (cha
 		if err != nil {
 			return nil, err
 		}
+		endpoint := q.Endpoint
+		if endpoint == "" {
+			endpoint = sqsout.Endpoint(q.QueueURL) // a compatible server's own URL
+		}
 		client := awssqs.NewFromConfig(cfg, func(o *awssqs.Options) {
-			if q.Endpoint != "" {
-				o.BaseEndpoint = aws.String(q.Endpoint)
+			if endpoint != "" {
+				o.BaseEndpoint = aws.String(endpoint)
 			}
 		})
 		return sqs.New(ctx, client, p.mapper, sqs.Options{

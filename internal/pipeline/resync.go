@@ -2,6 +2,9 @@ package pipeline
 
 import (
 	"context"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -10,6 +13,7 @@ import (
 	"github.com/tidemark-dev/tidemark/internal/change"
 	"github.com/tidemark-dev/tidemark/internal/ddbjson"
 	"github.com/tidemark-dev/tidemark/internal/sink/kafkaout"
+	"github.com/tidemark-dev/tidemark/internal/sink/sqsout"
 	"github.com/tidemark-dev/tidemark/resync"
 )
 
@@ -33,6 +37,32 @@ func (p *Pipeline) EmitResyncToKafka(ctx context.Context, entity, from, sourceSy
 	if err != nil {
 		return 0, err
 	}
+	n, err := p.emitResync(ctx, entity, from, sourceSystem, id, w)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	return n, err
+}
+
+// EmitResyncToSQS sends the re-sync to an SQS queue (sqs://host/account/
+// queue or sqs:URL); on a FIFO queue all of it goes in one message group,
+// the re-sync's id, so that it arrives in order.
+func (p *Pipeline) EmitResyncToSQS(ctx context.Context, entity, from, sourceSystem, u string) (int64, error) {
+	queueURL, endpoint, err := sqsout.ParseURL(u)
+	if err != nil {
+		return 0, err
+	}
+	cfg, err := p.awsConfig(ctx)
+	if err != nil {
+		return 0, err
+	}
+	client := awssqs.NewFromConfig(cfg, func(o *awssqs.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	})
+	id := resync.New(nil, resync.Options{}).ID()
+	w := sqsout.NewLineWriter(ctx, client, queueURL, id)
 	n, err := p.emitResync(ctx, entity, from, sourceSystem, id, w)
 	if cerr := w.Close(); err == nil {
 		err = cerr

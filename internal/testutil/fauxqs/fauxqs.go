@@ -193,5 +193,8 @@ func (s *Server) CreateQueue(t testing.TB, name string, attrs map[string]string)
 	if err != nil {
 		t.Fatalf("fauxqs: creating queue %s: %v", name, err)
 	}
+	// fauxqs names queues http://sqs.REGION.localhost:PORT/ACCOUNT/NAME
+	// and knows them by that URL only; a .localhost name is loopback
+	// (RFC 6761), which tidemark's endpoint choice follows.
 	return aws.ToString(out.QueueUrl)
 }
