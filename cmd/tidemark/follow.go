@@ -20,6 +20,7 @@ func cmdFollow(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	untilIdle := fs.Duration("until-idle", 0, "stop once no live source had a message for this long; 0: follow until SIGINT/SIGTERM")
 	publishEvery := fs.Duration("publish-every", 0, "publish what changed at this interval while following (0: never; run 'tidemark publish')")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (pprof) to this file")
+	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics on this address's /metrics, e.g. :9464 (counts, last commit, live sources' lag)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -43,6 +44,15 @@ func cmdFollow(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	defer p.Close()
 	if !*noProgress {
 		p.Progress = newProgress(stderr)
+	}
+	if *metricsAddr != "" {
+		mctx, stop := context.WithCancel(context.Background())
+		defer stop()
+		addr, err := p.ServeMetrics(mctx, *metricsAddr)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "metrics on http://%s/metrics\n", addr)
 	}
 	sum, err := p.FollowOnly(ctx, pipeline.FollowOptions{UntilIdle: *untilIdle, PublishEvery: *publishEvery})
 	if err != nil {

@@ -20,6 +20,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	verbose := fs.Bool("v", false, "log each step")
 	noProgress := fs.Bool("no-progress", false, "no progress bars even on a terminal")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (pprof) to this file")
+	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics on this address's /metrics, e.g. :9464 (counts, last commit, live sources' lag)")
 	untilIdle := fs.Duration("until-idle", 0, "stop following live sources (SQS, Kafka, DynamoDB streams) once none had a message for this long, then publish; 0: follow until SIGINT/SIGTERM")
 	publishEvery := fs.Duration("publish-every", 5*time.Minute, "while following live sources, publish what changed at this interval (0: only at the end)")
 	if err := parseFlags(fs, args); err != nil {
@@ -45,6 +46,15 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer p.Close()
 	if !*noProgress {
 		p.Progress = newProgress(stderr)
+	}
+	if *metricsAddr != "" {
+		mctx, stop := context.WithCancel(context.Background())
+		defer stop()
+		addr, err := p.ServeMetrics(mctx, *metricsAddr)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "metrics on http://%s/metrics\n", addr)
 	}
 	sum, err := p.Run(ctx, pipeline.FollowOptions{UntilIdle: *untilIdle, PublishEvery: *publishEvery})
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"fmt"
 	"os"
 	"os/exec"
@@ -165,7 +167,7 @@ func TestFollowSQSStopsGracefully(t *testing.T) {
 	cfg := filepath.Join(dir, "tidemark.yaml")
 	env := sqsEnv()
 	tidemarkEnv(t, env, "snapshot", "--config", cfg)
-	cmd := exec.Command(binary, "follow", "--config", cfg, "--no-progress")
+	cmd := exec.Command(binary, "follow", "--config", cfg, "--no-progress", "--metrics-addr", "127.0.0.1:0")
 	cmd.Env = env
 	var stdout, logs syncBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &logs
@@ -187,6 +189,28 @@ func TestFollowSQSStopsGracefully(t *testing.T) {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	// The metrics endpoint counts what was applied.
+	_, rest, ok := strings.Cut(logs.String(), "metrics on ")
+	addr, _, _ := strings.Cut(rest, "\n")
+	if !ok {
+		t.Fatalf("follow did not say where its metrics are:\n%s", logs.String())
+	}
+	var body []byte
+	for time.Now().Before(deadline) {
+		res, err := http.Get(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ = io.ReadAll(res.Body)
+		res.Body.Close()
+		if !strings.Contains(string(body), "tidemark_events_applied_total 0\n") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(string(body), "# TYPE tidemark_events_applied_total counter") || strings.Contains(string(body), "tidemark_events_applied_total 0\n") {
+		t.Errorf("metrics do not count the applied events:\n%s", body)
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {

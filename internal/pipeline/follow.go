@@ -77,7 +77,7 @@ func (p *Pipeline) followFiles(ctx context.Context, path string) error {
 	fs.Warn = func(msg string, args ...any) { p.log.Warn(msg, args...) }
 	// Decoding runs a chunk ahead on another core.
 	s := change.ReadAhead(fs, 64)
-	err = p.mat.Consume(ctx, s, p.cfg.BatchSize, nil)
+	err = p.mat.Consume(ctx, s, p.cfg.BatchSize, func(int) { p.committed() })
 	pr.Done()
 	s.Close()
 	if err != nil {
@@ -108,6 +108,9 @@ func (p *Pipeline) followLive(ctx context.Context, opts FollowOptions) error {
 			return fmt.Errorf("sources.events[%d] (%s): %w", i, src.Describe(), err)
 		}
 		p.log.Info("phase follow", "source", src.Describe(), "until_idle", opts.UntilIdle)
+		if l, ok := s.(Lagger); ok {
+			p.addLagger(l)
+		}
 		srcs = append(srcs, s)
 	}
 	merged := change.Merge(srcs...)
@@ -115,7 +118,7 @@ func (p *Pipeline) followLive(ctx context.Context, opts FollowOptions) error {
 	pr := p.progress()
 	pr.Start("live events", 0, "events")
 	defer pr.Done()
-	onCommit := func(n int) { pr.Add(int64(n)) }
+	onCommit := func(n int) { pr.Add(int64(n)); p.committed() }
 	for {
 		cctx, cancel := ctx, context.CancelFunc(func() {})
 		if opts.PublishEvery > 0 {

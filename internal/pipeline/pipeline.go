@@ -33,6 +33,7 @@ type Pipeline struct {
 	s3     s3fs.API // made on first use of an s3:// source
 	scans  []ScanFigures
 	absent int64 // entities a complete re-sync found absent
+	gauges gauges
 }
 
 // Progress receives progress of long work.

@@ -94,7 +94,7 @@ func (p *Pipeline) bootstrapScan(ctx context.Context, src config.ScanSource) err
 			}
 		}
 	}()
-	err = p.mat.Consume(ctx, s, p.cfg.BatchSize, func(n int) { pr.Add(int64(n)) })
+	err = p.mat.Consume(ctx, s, p.cfg.BatchSize, func(n int) { pr.Add(int64(n)); p.committed() })
 	close(stop)
 	pr.Done()
 	f := figures()
