@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/tidemark-dev/tidemark/internal/pipeline"
 )
@@ -20,6 +21,7 @@ func cmdFollow(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	untilIdle := fs.Duration("until-idle", 0, "stop once no live source had a message for this long; 0: follow until SIGINT/SIGTERM")
 	publishEvery := fs.Duration("publish-every", 0, "publish what changed at this interval while following (0: never; run 'tidemark publish')")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (pprof) to this file")
+	resetStream := fs.String("reset-stream", "", "comma-separated entities whose DynamoDB streams are read from their oldest records, forgetting stored positions (after a re-bootstrap)")
 	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics on this address's /metrics, e.g. :9464 (counts, last commit, live sources' lag)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -44,6 +46,11 @@ func cmdFollow(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	defer p.Close()
 	if !*noProgress {
 		p.Progress = newProgress(stderr)
+	}
+	if *resetStream != "" {
+		if err := p.ResetStreams(strings.Split(*resetStream, ",")); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
 	}
 	if *metricsAddr != "" {
 		mctx, stop := context.WithCancel(context.Background())

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -20,6 +21,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	verbose := fs.Bool("v", false, "log each step")
 	noProgress := fs.Bool("no-progress", false, "no progress bars even on a terminal")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (pprof) to this file")
+	resetStream := fs.String("reset-stream", "", "comma-separated entities whose DynamoDB streams are read from their oldest records, forgetting stored positions (after a re-bootstrap)")
 	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics on this address's /metrics, e.g. :9464 (counts, last commit, live sources' lag)")
 	untilIdle := fs.Duration("until-idle", 0, "stop following live sources (SQS, Kafka, DynamoDB streams) once none had a message for this long, then publish; 0: follow until SIGINT/SIGTERM")
 	publishEvery := fs.Duration("publish-every", 5*time.Minute, "while following live sources, publish what changed at this interval (0: only at the end)")
@@ -46,6 +48,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer p.Close()
 	if !*noProgress {
 		p.Progress = newProgress(stderr)
+	}
+	if *resetStream != "" {
+		if err := p.ResetStreams(strings.Split(*resetStream, ",")); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
 	}
 	if *metricsAddr != "" {
 		mctx, stop := context.WithCancel(context.Background())

@@ -125,7 +125,7 @@ func (m *Materializer) Apply(txn *state.Txn, c *change.Change) (Outcome, error) 
 		m.count(c, o)
 		return o, nil
 	}
-	if c.Origin == change.OriginEvent {
+	if c.Origin == change.OriginEvent || c.Origin == change.OriginStream {
 		o, err = m.applyEvent(txn, c)
 	} else {
 		o, err = m.applyImage(txn, c)

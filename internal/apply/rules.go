@@ -94,7 +94,11 @@ func (m *Materializer) applyEvent(txn *state.Txn, c *change.Change) (Outcome, er
 		if compareVersions(c.Version, prev.Version) <= 0 {
 			return Stale, nil
 		}
-	} else {
+	} else if c.Origin != change.OriginStream {
+		// A change log of the table itself (a DynamoDB stream) holds every
+		// later change too, so its records apply in order and need no
+		// as-of judgement (whose times it gives only to the second, or
+		// the minute).
 		var reflected bool
 		reflected, window, err = m.reflected(c, prev)
 		if err != nil || reflected {

@@ -55,6 +55,20 @@ func TestRules(t *testing.T) {
 			steps: []step{{row("k", "3", snapT, "a", "1"), Applied},
 				{ev("e1", "k", change.OpPatch, snapT.Add(10*sec), kv("a", "1"), kv("a", "2")), Applied}},
 			live: true, image: ddbjson.Map{"id": ddbjson.S("k"), "a": ddbjson.S("2"), "versionNumber": ddbjson.N("3")}},
+		{name: "a stream record before the snapshot still applies (the log holds every later change too)", asOf: snapT, key: "k",
+			steps: []step{{row("k", "3", snapT, "a", "2"), Applied},
+				{stream(ev("s1", "k", change.OpUpsert, snapT.Add(-50*sec), nil, kv("id", "k", "a", "9"))), Applied}},
+			live: true, image: ddbjson.Map{"id": ddbjson.S("k"), "a": ddbjson.S("9")}},
+		{name: "a stream record of a lower version is stale", asOf: snapT, key: "k",
+			steps: []step{{row("k", "3", snapT, "a", "2"), Applied},
+				{stream(withVersion(ev("s1", "k", change.OpUpsert, snapT.Add(-50*sec), nil, kv("id", "k", "a", "1")), "2")), Stale}},
+			live: true, image: ddbjson.Map{"id": ddbjson.S("k"), "a": ddbjson.S("2"), "versionNumber": ddbjson.N("3")}},
+		{name: "a stream delete then re-create of the same version (a new incarnation) ends live", asOf: snapT, key: "k",
+			steps: []step{{row("k", "1", snapT, "a", "new"), Applied},
+				{stream(withVersion(ev("s1", "k", change.OpUpsert, snapT.Add(-50*sec), nil, kv("id", "k", "a", "old")), "1")), Stale},
+				{stream(ev("s2", "k", change.OpDelete, snapT.Add(-40*sec), nil, nil)), Applied},
+				{stream(withVersion(ev("s3", "k", change.OpUpsert, snapT.Add(-30*sec), nil, kv("id", "k", "a", "new")), "1")), Applied}},
+			live: true, image: ddbjson.Map{"id": ddbjson.S("k"), "a": ddbjson.S("new")}},
 		{name: "event well before the snapshot is reflected", asOf: snapT, key: "k",
 			steps: []step{{row("k", "3", snapT, "a", "2"), Applied},
 				{ev("e1", "k", change.OpPatch, snapT.Add(-10*sec), kv("a", "0"), kv("a", "1")), Reflected}},
@@ -166,6 +180,11 @@ func TestRules(t *testing.T) {
 			}
 		})
 	}
+}
+
+func stream(c *change.Change) *change.Change {
+	c.Origin = change.OriginStream
+	return c
 }
 
 func withVersion(c *change.Change, v string) *change.Change {

@@ -60,6 +60,10 @@ const (
 	OriginEvent    Origin = "event"    // an entity event
 	OriginRepair   Origin = "repair"   // verify --repair
 	OriginResync   Origin = "resync"   // a current-state event
+	// OriginStream is a record of the table's own change log (a DynamoDB
+	// stream): complete and in order per key, so it is applied in order
+	// under the version rule, never judged reflected by time.
+	OriginStream Origin = "stream"
 )
 
 // Position is where a change (or a dead letter) sits in its source. Offset
@@ -132,6 +136,8 @@ func (c *Change) Label() string {
 		return "repair"
 	case c.Origin == OriginResync:
 		return "resync"
+	case c.Origin == OriginStream && c.Op == OpUpsert && c.EventType == "MODIFY":
+		return "update"
 	case c.Op == OpUpsert:
 		return "create"
 	case c.Op == OpPatch:

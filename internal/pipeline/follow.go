@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tidemark-dev/tidemark/internal/change"
+	"github.com/tidemark-dev/tidemark/internal/source/ddbstream"
 	filesrc "github.com/tidemark-dev/tidemark/internal/source/file"
 )
 
@@ -135,6 +136,9 @@ func (p *Pipeline) followLive(ctx context.Context, opts FollowOptions) error {
 			if _, err := p.Publish(ctx); err != nil {
 				return err
 			}
+		case errors.Is(err, ddbstream.ErrTrimmed) || errors.Is(err, ddbstream.ErrStreamChanged):
+			return fmt.Errorf("following live events: %w\nto recover: load a new snapshot of the entity (tidemark export start, "+
+				"then tidemark snapshot; or a scan), then follow once with --reset-stream ENTITY", err)
 		default:
 			return fmt.Errorf("following live events: %w", err)
 		}

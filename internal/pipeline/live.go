@@ -2,14 +2,20 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/tidemark-dev/tidemark/internal/change"
+	"github.com/tidemark-dev/tidemark/internal/config"
+	"github.com/tidemark-dev/tidemark/internal/ddbjson"
 	"github.com/tidemark-dev/tidemark/internal/sink/sqsout"
+	"github.com/tidemark-dev/tidemark/internal/source/ddbstream"
 	"github.com/tidemark-dev/tidemark/internal/source/sqs"
 )
 
@@ -36,8 +42,77 @@ func (p *Pipeline) openLive(ctx context.Context, i int, idle time.Duration) (cha
 			QueueURL: q.QueueURL, Receivers: q.Receivers, Wait: q.Wait, VisibilityTimeout: q.VisibilityTimeout,
 			MaxMessageBytes: p.cfg.MaxMessageBytes, IdleTimeout: idle, Log: p.log,
 		})
+	case src.DynamoDBStream != nil:
+		return p.openStream(ctx, src.DynamoDBStream, idle)
 	}
 	return nil, fmt.Errorf("this kind of source is not supported yet")
+}
+
+// openStream follows an entity's table's DynamoDB stream.
+func (p *Pipeline) openStream(ctx context.Context, d *config.StreamSource, idle time.Duration) (change.Source, error) {
+	ent, _ := p.cfg.EntityByName(d.Entity)
+	cfg, err := p.awsConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	endpoint := p.cfg.AWS.DynamoDBEndpoint
+	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	})
+	streams := dynamodbstreams.NewFromConfig(cfg, func(o *dynamodbstreams.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	})
+	opts := ddbstream.Options{
+		Entity: ent.Name, Table: ent.Table, HashAttr: ent.HashKey.Name, HashType: keyKind(ent.HashKey.Type),
+		VersionAttr: ent.Version, PollInterval: d.PollInterval, IdleTimeout: idle, Log: p.log,
+		Reset: p.resetStreams[ent.Name],
+	}
+	if ent.RangeKey != nil {
+		opts.RangeAttr, opts.RangeType = ent.RangeKey.Name, keyKind(ent.RangeKey.Type)
+	}
+	s, err := ddbstream.New(ctx, opts, ddbstream.Clients{DB: db, Streams: streams}, p.Store.PositionToken)
+	if errors.Is(err, ddbstream.ErrTrimmed) || errors.Is(err, ddbstream.ErrStreamChanged) {
+		return nil, fmt.Errorf("%w\nto recover: load a new snapshot of %s (tidemark export start, then tidemark snapshot; or a scan), "+
+			"then follow once with --reset-stream %s", err, ent.Table, ent.Name)
+	}
+	return s, err
+}
+
+// ResetStreams makes the next follow read the named entities' DynamoDB
+// streams from their oldest records, forgetting the stored positions: after
+// a re-bootstrap, when the old positions were trimmed or the stream changed.
+// The as-of rule skips what the new snapshot already reflects.
+func (p *Pipeline) ResetStreams(entities []string) error {
+	for _, e := range entities {
+		ok := false
+		for _, s := range p.cfg.Sources.Events {
+			if s.DynamoDBStream != nil && s.DynamoDBStream.Entity == e {
+				ok = true
+			}
+		}
+		if !ok {
+			return fmt.Errorf("--reset-stream %s: no sources.events[].dynamodb_stream follows entity %q", e, e)
+		}
+		if p.resetStreams == nil {
+			p.resetStreams = map[string]bool{}
+		}
+		p.resetStreams[e] = true
+	}
+	return nil
+}
+
+func keyKind(t string) ddbjson.Kind {
+	switch t {
+	case "N":
+		return ddbjson.KindN
+	case "B":
+		return ddbjson.KindB
+	}
+	return ddbjson.KindS
 }
 
 // awsConfig loads the default AWS configuration (credentials from the

@@ -34,6 +34,9 @@ type Pipeline struct {
 	scans  []ScanFigures
 	absent int64 // entities a complete re-sync found absent
 	gauges gauges
+	// resetStreams names the entities whose DynamoDB streams are read from
+	// their oldest records on this run (after a re-bootstrap).
+	resetStreams map[string]bool
 }
 
 // Progress receives progress of long work.

@@ -38,7 +38,7 @@ func (s *Source) convert(r *shardRun, sr types.Record) (change.Record, error) {
 	if err != nil {
 		return dead("Keys: " + err.Error())
 	}
-	c := &change.Change{Entity: s.opts.Entity, Origin: change.OriginEvent, EventID: aws.ToString(sr.EventID),
+	c := &change.Change{Entity: s.opts.Entity, Origin: change.OriginStream, EventID: aws.ToString(sr.EventID),
 		EventType: string(sr.EventName), SourceSystem: SourceSystem, Pos: next}
 	if t := d.ApproximateCreationDateTime; t != nil {
 		c.EventTime = t.UTC()

@@ -95,7 +95,7 @@ func TestConvertsRecords(t *testing.T) {
 	if !ddbjson.EqualMaps(c.Image, want) {
 		t.Errorf("image %v, want %v", c.Image, want)
 	}
-	if c.Entity != "tenure" || c.Origin != change.OriginEvent || c.EventType != "INSERT" || c.EventID != "ev-1" ||
+	if c.Entity != "tenure" || c.Origin != change.OriginStream || c.EventType != "INSERT" || c.EventID != "ev-1" ||
 		c.SourceSystem != SourceSystem || !c.EventTime.Equal(time.Date(2026, 1, 1, 0, 0, 1, 0, time.UTC)) || c.Pos != recs[1].Next {
 		t.Errorf("change fields: %+v", c)
 	}
