@@ -199,6 +199,13 @@ type StreamSource struct {
 	Entity string `yaml:"entity"`
 	// PollInterval is the pause between empty reads of a shard (default 1s).
 	PollInterval time.Duration `yaml:"poll_interval"`
+	// OnLost says what follow does when the stream can no longer be
+	// resumed (records trimmed after 24 hours, or the stream replaced):
+	// stop (the default: say so and exit) or repair (verify the copy
+	// against a scan of the table, repair what differs, and read the
+	// stream again from its oldest record; needs sources.scans for the
+	// entity, for the read budget).
+	OnLost string `yaml:"on_lost"`
 }
 
 // DefaultConfig returns the configuration every file starts from.

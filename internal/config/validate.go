@@ -228,5 +228,19 @@ func (c *Config) validEvents(bad func(string, string, ...any), i int) {
 		if d.PollInterval < 0 {
 			bad(p+".dynamodb_stream.poll_interval", "is negative; set a duration such as 1s")
 		}
+		switch d.OnLost {
+		case "", "stop":
+			d.OnLost = "stop"
+		case "repair":
+			hasScan := false
+			for _, sc := range c.Sources.Scans {
+				hasScan = hasScan || sc.Entity == d.Entity
+			}
+			if !hasScan {
+				bad(p+".dynamodb_stream.on_lost", "repair scans the table: add a sources.scans entry for %q (its read budget)", d.Entity)
+			}
+		default:
+			bad(p+".dynamodb_stream.on_lost", "%q is unknown; use stop (the default) or repair", d.OnLost)
+		}
 	}
 }

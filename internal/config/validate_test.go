@@ -116,6 +116,12 @@ func TestValidateErrors(t *testing.T) {
 		{"kafka avro registry", func(c *Config) {
 			c.Sources.Events[1] = EventsSource{Kafka: &KafkaSource{Brokers: []string{"b"}, Topics: []string{"t"}, Avro: &KafkaAvro{Entity: "tenure"}}}
 		}, "sources.events[1].kafka.schema_registry", "Avro values need the schema registry"},
+		{"stream on_lost", func(c *Config) {
+			c.Sources.Events[1] = EventsSource{DynamoDBStream: &StreamSource{Entity: "tenure", OnLost: "pray"}}
+		}, "sources.events[1].dynamodb_stream.on_lost", "use stop (the default) or repair"},
+		{"stream repair without a scan", func(c *Config) {
+			c.Sources.Events[1] = EventsSource{DynamoDBStream: &StreamSource{Entity: "tenure", OnLost: "repair"}}
+		}, "sources.events[1].dynamodb_stream.on_lost", "add a sources.scans entry"},
 		{"stream entity", func(c *Config) { c.Sources.Events[1] = EventsSource{DynamoDBStream: &StreamSource{Entity: "x"}} }, "sources.events[1].dynamodb_stream.entity", `"x" is not an entity`},
 	}
 	for _, tt := range tests {
@@ -215,7 +221,7 @@ func TestValidateFillsLiveSourceDefaults(t *testing.T) {
 	if k.Group != "tidemark" || k.Consumers != 1 || k.Avro.KeyField != "Id" {
 		t.Errorf("kafka defaults = %+v %+v", k, k.Avro)
 	}
-	if d.PollInterval != time.Second {
+	if d.PollInterval != time.Second || d.OnLost != "stop" {
 		t.Errorf("stream defaults = %+v", d)
 	}
 	for i, s := range cfg.Sources.Events {

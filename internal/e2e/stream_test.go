@@ -161,3 +161,34 @@ func TestDynamoDBStreamChangedRefusesToContinue(t *testing.T) {
 		t.Fatalf("verify after the reset: exit %d\n%s", code, out)
 	}
 }
+
+// TestDynamoDBStreamLostRepairs: with on_lost: repair, a replaced stream
+// (whose events the copy missed) is repaired from a scan of the table and
+// then followed from its oldest record, without the operator.
+func TestDynamoDBStreamLostRepairs(t *testing.T) {
+	c, cfg, env := streamSetup(t, 30)
+	yml, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(cfg, []byte(strings.Replace(string(yml), "poll_interval: 200ms}", "poll_interval: 200ms, on_lost: repair}", 1)), 0o644)
+	tidemarkEnv(t, env, "run", "--config", cfg, "--until-idle", "2s")
+	// Writes the copy never sees in a stream: the stream is off.
+	ddblocal.SetStream(t, c, "TenureInformation", "")
+	writeTable(t, c, []map[string]types.AttributeValue{streamItem(3, 2, "ref-3-v2"), streamItem(40, 1, "ref-40")}, []int{7})
+	ddblocal.SetStream(t, c, "TenureInformation", types.StreamViewTypeNewAndOldImages)
+	writeTable(t, c, []map[string]types.AttributeValue{streamItem(4, 2, "ref-4-v2")}, nil)
+	cmd := exec.Command(binary, "follow", "--config", cfg, "--until-idle", "2s", "-v")
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "repaired the copy after the stream was lost") {
+		t.Fatalf("follow with on_lost: repair: %v\n%s", err, out)
+	}
+	reports, _ := filepath.Glob(filepath.Join(filepath.Dir(cfg), "stream-repair-tenure-*.jsonl"))
+	if len(reports) != 1 {
+		t.Fatalf("repair reports: %v", reports)
+	}
+	if out, code := verifyScan(t, env, cfg); code != 0 {
+		t.Fatalf("verify after the repair: exit %d\n%s", code, out)
+	}
+}

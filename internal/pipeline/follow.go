@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/tidemark-dev/tidemark/internal/change"
@@ -88,11 +89,80 @@ func (p *Pipeline) followFiles(ctx context.Context, path string) error {
 }
 
 // followLive follows every live source at once, publishing every
-// opts.PublishEvery.
+// opts.PublishEvery. When a DynamoDB stream whose on_lost is repair can no
+// longer be resumed, the copy of its entity is verified against a scan of
+// the table and repaired, and the stream is read again from its oldest
+// record (the rules skip what the repair already holds).
 func (p *Pipeline) followLive(ctx context.Context, opts FollowOptions) error {
 	if !p.HasLive() {
 		return nil
 	}
+	for repairs := 0; ; repairs++ {
+		err := p.followLiveOnce(ctx, opts)
+		var lost *streamLost
+		if !errors.As(err, &lost) || lost.onLost != "repair" || repairs >= 3 {
+			return err
+		}
+		if err := p.repairLostStream(ctx, lost); err != nil {
+			return err
+		}
+	}
+}
+
+// repairLostStream verifies the entity against a scan, repairs it, and
+// makes the next open read its stream from the oldest record.
+func (p *Pipeline) repairLostStream(ctx context.Context, lost *streamLost) error {
+	report := filepath.Join(filepath.Dir(p.cfg.StateDir), fmt.Sprintf("stream-repair-%s-%s.jsonl", lost.entity, p.Now().UTC().Format("20060102T150405Z")))
+	p.log.Warn("stream can no longer be resumed; repairing the copy from a scan of the table, then reading the stream from its oldest record",
+		"entity", lost.entity, "reason", lost.err, "report", report)
+	f, err := os.Create(report)
+	if err != nil {
+		return fmt.Errorf("creating the repair report: %w", err)
+	}
+	res, err := p.Verify(ctx, lost.entity, "scan", true, f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("repairing %s after its stream was lost: %w", lost.entity, err)
+	}
+	p.log.Warn("repaired the copy after the stream was lost", "entity", lost.entity, "repaired", res.Repaired, "report", report)
+	if p.resetStreams == nil {
+		p.resetStreams = map[string]bool{}
+	}
+	p.resetStreams[lost.entity] = true
+	return nil
+}
+
+// streamLost is a DynamoDB stream error after which the stream cannot be
+// resumed (ddbstream.ErrTrimmed or ErrStreamChanged).
+type streamLost struct {
+	entity, onLost string
+	err            error
+}
+
+func (e *streamLost) Error() string {
+	return fmt.Sprintf("%v\nto recover: load a new snapshot of %s (tidemark export start, then tidemark snapshot; or a scan), "+
+		"then follow once with --reset-stream %s; or set on_lost: repair on its dynamodb_stream source", e.err, e.entity, e.entity)
+}
+
+func (e *streamLost) Unwrap() error { return e.err }
+
+// lostErrors tags a stream source's unresumable errors with its entity.
+type lostErrors struct {
+	change.Source
+	entity, onLost string
+}
+
+func (l lostErrors) Next(ctx context.Context) (change.Record, error) {
+	r, err := l.Source.Next(ctx)
+	if errors.Is(err, ddbstream.ErrTrimmed) || errors.Is(err, ddbstream.ErrStreamChanged) {
+		err = &streamLost{entity: l.entity, onLost: l.onLost, err: err}
+	}
+	return r, err
+}
+
+func (p *Pipeline) followLiveOnce(ctx context.Context, opts FollowOptions) error {
 	var srcs []change.Source
 	closeAll := func() {
 		for _, s := range srcs {
@@ -106,6 +176,10 @@ func (p *Pipeline) followLive(ctx context.Context, opts FollowOptions) error {
 		s, err := p.openLive(ctx, i, opts.UntilIdle)
 		if err != nil {
 			closeAll()
+			var lost *streamLost
+			if errors.As(err, &lost) {
+				return err
+			}
 			return fmt.Errorf("sources.events[%d] (%s): %w", i, src.Describe(), err)
 		}
 		p.log.Info("phase follow", "source", src.Describe(), "until_idle", opts.UntilIdle)
@@ -127,6 +201,7 @@ func (p *Pipeline) followLive(ctx context.Context, opts FollowOptions) error {
 		}
 		err := p.mat.Consume(cctx, merged, p.cfg.BatchSize, onCommit)
 		cancel()
+		var lost *streamLost
 		switch {
 		case err == nil:
 			return nil // every live source has been idle for UntilIdle
@@ -136,9 +211,8 @@ func (p *Pipeline) followLive(ctx context.Context, opts FollowOptions) error {
 			if _, err := p.Publish(ctx); err != nil {
 				return err
 			}
-		case errors.Is(err, ddbstream.ErrTrimmed) || errors.Is(err, ddbstream.ErrStreamChanged):
-			return fmt.Errorf("following live events: %w\nto recover: load a new snapshot of the entity (tidemark export start, "+
-				"then tidemark snapshot; or a scan), then follow once with --reset-stream ENTITY", err)
+		case errors.As(err, &lost):
+			return err
 		default:
 			return fmt.Errorf("following live events: %w", err)
 		}

@@ -76,10 +76,12 @@ func (p *Pipeline) openStream(ctx context.Context, d *config.StreamSource, idle 
 	}
 	s, err := ddbstream.New(ctx, opts, ddbstream.Clients{DB: db, Streams: streams}, p.Store.PositionToken)
 	if errors.Is(err, ddbstream.ErrTrimmed) || errors.Is(err, ddbstream.ErrStreamChanged) {
-		return nil, fmt.Errorf("%w\nto recover: load a new snapshot of %s (tidemark export start, then tidemark snapshot; or a scan), "+
-			"then follow once with --reset-stream %s", err, ent.Table, ent.Name)
+		return nil, &streamLost{entity: ent.Name, onLost: d.OnLost, err: err}
 	}
-	return s, err
+	if err != nil {
+		return nil, err
+	}
+	return lostErrors{Source: s, entity: ent.Name, onLost: d.OnLost}, nil
 }
 
 // ResetStreams makes the next follow read the named entities' DynamoDB
