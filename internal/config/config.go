@@ -177,8 +177,15 @@ type KafkaSource struct {
 	Group string `yaml:"group"`
 	// Consumers is the number of group members run in this process.
 	Consumers int `yaml:"consumers"`
+	// InstanceID makes the members static (KIP-345): a process restarted
+	// after a crash takes its partitions back at once instead of after
+	// the session timeout. Unique per process, e.g. tidemark-${HOSTNAME}.
+	InstanceID string `yaml:"instance_id"`
 	// SchemaRegistry is the schema registry's URL, for Avro values.
 	SchemaRegistry string `yaml:"schema_registry"`
+	// Format is auto (the default: a value starting with the magic byte 0
+	// is Avro in the Confluent wire format, any other JSON), json or avro.
+	Format string `yaml:"format"`
 	// Avro maps Avro records (whole entities) to an entity.
 	Avro *KafkaAvro `yaml:"avro"`
 }
@@ -188,6 +195,12 @@ type KafkaAvro struct {
 	Entity string `yaml:"entity"`
 	// KeyField is the record field holding the hash key (default Id).
 	KeyField string `yaml:"key_field"`
+	// RangeKeyField is the record field holding the range key, for
+	// entities with one.
+	RangeKeyField string `yaml:"range_key_field"`
+	// VersionField is the record field holding the entity's version, if
+	// the records carry it (the council's 2022 schema does not).
+	VersionField string `yaml:"version_field"`
 	// DateFields are int Unix-second fields to turn into the table's date
 	// strings (default: every field whose name ends in Date).
 	DateFields []string `yaml:"date_fields"`

@@ -206,12 +206,23 @@ func (c *Config) validEvents(bad func(string, string, ...any), i int) {
 		if k.Consumers < 0 || k.Consumers > 64 {
 			bad(p+".kafka.consumers", "must be between 1 and 64 (default 1)")
 		}
+		switch k.Format {
+		case "", "auto", "json", "avro":
+		default:
+			bad(p+".kafka.format", "%q is unknown; use auto (the default), json or avro", k.Format)
+		}
+		if k.Format == "avro" && k.Avro == nil {
+			bad(p+".kafka.avro", "is missing; format avro needs the entity the records hold, e.g. avro: {entity: tenure}")
+		}
 		if a := k.Avro; a != nil {
 			if _, ok := c.EntityByName(a.Entity); !ok {
 				bad(p+".kafka.avro.entity", "%q is not an entity of entities[].name", a.Entity)
 			}
 			if a.KeyField == "" {
 				a.KeyField = "Id"
+			}
+			if ent, ok := c.EntityByName(a.Entity); ok && ent.RangeKey != nil && a.RangeKeyField == "" {
+				bad(p+".kafka.avro.range_key_field", "is empty; %q has a range key: name the record field that holds it", a.Entity)
 			}
 			if k.SchemaRegistry == "" {
 				bad(p+".kafka.schema_registry", "is empty; Avro values need the schema registry's URL, e.g. http://registry:8081")

@@ -16,6 +16,7 @@ import (
 	"github.com/tidemark-dev/tidemark/internal/ddbjson"
 	"github.com/tidemark-dev/tidemark/internal/sink/sqsout"
 	"github.com/tidemark-dev/tidemark/internal/source/ddbstream"
+	"github.com/tidemark-dev/tidemark/internal/source/kafka"
 	"github.com/tidemark-dev/tidemark/internal/source/sqs"
 )
 
@@ -42,6 +43,16 @@ func (p *Pipeline) openLive(ctx context.Context, i int, idle time.Duration) (cha
 			QueueURL: q.QueueURL, Receivers: q.Receivers, Wait: q.Wait, VisibilityTimeout: q.VisibilityTimeout,
 			MaxMessageBytes: p.cfg.MaxMessageBytes, IdleTimeout: idle, Log: p.log,
 		})
+	case src.Kafka != nil:
+		k := src.Kafka
+		opts := kafka.Options{Brokers: k.Brokers, Topics: k.Topics, Group: k.Group, Consumers: k.Consumers, InstanceID: k.InstanceID,
+			SchemaRegistry: k.SchemaRegistry, Format: k.Format, MaxMessageBytes: p.cfg.MaxMessageBytes,
+			IdleTimeout: idle, Log: p.log}
+		if a := k.Avro; a != nil {
+			opts.Avro = kafka.AvroOptions{Entity: a.Entity, KeyField: a.KeyField, RangeKeyField: a.RangeKeyField,
+				VersionField: a.VersionField, DateFields: a.DateFields}
+		}
+		return kafka.New(opts, p.mapper, p.Store.Position)
 	case src.DynamoDBStream != nil:
 		return p.openStream(ctx, src.DynamoDBStream, idle)
 	}
