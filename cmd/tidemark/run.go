@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -16,58 +15,22 @@ import (
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("run", stderr)
-	cfgPath := fs.String("config", "", "path of the tidemark YAML config")
-	asJSON := fs.Bool("json", false, "print the summary as JSON")
-	verbose := fs.Bool("v", false, "log each step")
-	noProgress := fs.Bool("no-progress", false, "no progress bars even on a terminal")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (pprof) to this file")
-	resetStream := fs.String("reset-stream", "", "comma-separated entities whose DynamoDB streams are read from their oldest records, forgetting stored positions (after a re-bootstrap)")
-	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics on this address's /metrics, e.g. :9464 (counts, last commit, live sources' lag)")
-	untilIdle := fs.Duration("until-idle", 0, "stop following live sources (SQS, Kafka, DynamoDB streams) once none had a message for this long, then publish; 0: follow until SIGINT/SIGTERM")
-	publishEvery := fs.Duration("publish-every", 5*time.Minute, "while following live sources, publish what changed at this interval (0: only at the end)")
+	lf := addFollowFlags(fs, 5*time.Minute,
+		"stop following live sources (SQS, Kafka, DynamoDB streams) once none had a message for this long, then publish; 0: follow until SIGINT/SIGTERM",
+		"while following live sources, publish what changed at this interval (0: only at the end)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: run takes no arguments, got %q (flags go before them?)", errUsage, fs.Args())
-	}
-	if *untilIdle < 0 || *publishEvery < 0 {
-		return fmt.Errorf("%w: --until-idle and --publish-every take positive durations such as 30s", errUsage)
-	}
-	if *cpuProfile != "" {
-		stop, err := startCPUProfile(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer stop()
-	}
-	p, err := openPipeline(*cfgPath, stderr, *verbose, false)
+	p, stop, err := lf.open(fs, "run", stderr, false)
 	if err != nil {
 		return err
 	}
-	defer p.Close()
-	if !*noProgress {
-		p.Progress = newProgress(stderr)
-	}
-	if *resetStream != "" {
-		if err := p.ResetStreams(strings.Split(*resetStream, ",")); err != nil {
-			return fmt.Errorf("%w: %v", errUsage, err)
-		}
-	}
-	if *metricsAddr != "" {
-		mctx, stop := context.WithCancel(context.Background())
-		defer stop()
-		addr, err := p.ServeMetrics(mctx, *metricsAddr)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stderr, "metrics on http://%s/metrics\n", addr)
-	}
-	sum, err := p.Run(ctx, pipeline.FollowOptions{UntilIdle: *untilIdle, PublishEvery: *publishEvery})
+	defer stop()
+	sum, err := p.Run(ctx, lf.options())
 	if err != nil {
 		return err
 	}
-	return printSummary(stdout, sum, *asJSON)
+	return printSummary(stdout, sum, *lf.asJSON)
 }
 
 // printSummary prints what a run or a follow did, as a table or as JSON.

@@ -53,9 +53,9 @@ func cmdShow(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	rangeKind := ddbjson.KindInvalid
 	if cfg.RangeKey != nil {
-		rangeKind = kindOf(cfg.RangeKey.Type)
+		rangeKind = cfg.RangeKey.Kind()
 	}
-	key, err := change.ParseKey(keyText, kindOf(cfg.HashKey.Type), rangeKind)
+	key, err := change.ParseKey(keyText, cfg.HashKey.Kind(), rangeKind)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -98,14 +98,4 @@ func shown(r *state.Record) shownRecord {
 	}
 	return shownRecord{Live: r.Live, Version: r.Version, Op: r.Op, EventID: r.EventID, EventType: r.EventType,
 		Source: r.Source, ValidFrom: r.Changed, IngestedAt: r.IngestedAt, Image: img}
-}
-
-func kindOf(t string) ddbjson.Kind {
-	switch t {
-	case "N":
-		return ddbjson.KindN
-	case "B":
-		return ddbjson.KindB
-	}
-	return ddbjson.KindS
 }

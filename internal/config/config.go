@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/tidemark-dev/tidemark/internal/ddbjson"
 )
 
 // Config is the whole configuration.
@@ -90,6 +92,18 @@ type KeyAttr struct {
 	From string `yaml:"from"`
 	// Format, when "uuid", rejects events whose key is not a GUID.
 	Format string `yaml:"format"`
+}
+
+// Kind is the key's DynamoDB type as an attribute value kind (S when the
+// type is not set).
+func (k KeyAttr) Kind() ddbjson.Kind {
+	switch k.Type {
+	case "N":
+		return ddbjson.KindN
+	case "B":
+		return ddbjson.KindB
+	}
+	return ddbjson.KindS
 }
 
 // Sources lists where changes come from.

@@ -68,13 +68,7 @@ func (m *Mapper) Known(eventType string) bool {
 }
 
 func newKeyRule(k config.KeyAttr) keyRule {
-	kind := ddbjson.KindS
-	switch k.Type {
-	case "N":
-		kind = ddbjson.KindN
-	case "B":
-		kind = ddbjson.KindB
-	}
+	kind := k.Kind()
 	from := k.From
 	if from == "" {
 		from = "entityId"

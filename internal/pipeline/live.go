@@ -13,7 +13,6 @@ import (
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/tidemark-dev/tidemark/internal/change"
 	"github.com/tidemark-dev/tidemark/internal/config"
-	"github.com/tidemark-dev/tidemark/internal/ddbjson"
 	"github.com/tidemark-dev/tidemark/internal/sink/sqsout"
 	"github.com/tidemark-dev/tidemark/internal/source/ddbstream"
 	"github.com/tidemark-dev/tidemark/internal/source/kafka"
@@ -78,12 +77,12 @@ func (p *Pipeline) openStream(ctx context.Context, d *config.StreamSource, idle 
 		}
 	})
 	opts := ddbstream.Options{
-		Entity: ent.Name, Table: ent.Table, HashAttr: ent.HashKey.Name, HashType: keyKind(ent.HashKey.Type),
+		Entity: ent.Name, Table: ent.Table, HashAttr: ent.HashKey.Name, HashType: ent.HashKey.Kind(),
 		VersionAttr: ent.Version, PollInterval: d.PollInterval, IdleTimeout: idle, Log: p.log,
 		Reset: p.resetStreams[ent.Name],
 	}
 	if ent.RangeKey != nil {
-		opts.RangeAttr, opts.RangeType = ent.RangeKey.Name, keyKind(ent.RangeKey.Type)
+		opts.RangeAttr, opts.RangeType = ent.RangeKey.Name, ent.RangeKey.Kind()
 	}
 	s, err := ddbstream.New(ctx, opts, ddbstream.Clients{DB: db, Streams: streams}, p.Store.PositionToken)
 	if errors.Is(err, ddbstream.ErrTrimmed) || errors.Is(err, ddbstream.ErrStreamChanged) {
@@ -116,16 +115,6 @@ func (p *Pipeline) ResetStreams(entities []string) error {
 		p.resetStreams[e] = true
 	}
 	return nil
-}
-
-func keyKind(t string) ddbjson.Kind {
-	switch t {
-	case "N":
-		return ddbjson.KindN
-	case "B":
-		return ddbjson.KindB
-	}
-	return ddbjson.KindS
 }
 
 // awsConfig loads the default AWS configuration (credentials from the
