@@ -1,12 +1,18 @@
 package apply
 
 import (
+	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/tidemark-dev/tidemark/internal/change"
 	"github.com/tidemark-dev/tidemark/internal/ddbjson"
+	"github.com/tidemark-dev/tidemark/internal/gen"
+	"github.com/tidemark-dev/tidemark/internal/source/export"
+	"github.com/tidemark-dev/tidemark/internal/state"
 )
 
 func benchImage(i int) ddbjson.Map {
@@ -93,4 +99,58 @@ func BenchmarkApplyEvents(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkBootstrapExport is a bootstrap without the binary: a generated
+// export of 20,000 tenures (or the export folder in $TIDEMARK_BENCH_EXPORT)
+// read by the export source (md5, gunzip, decode on 2 workers) and applied
+// by Consume with a commit (fsync) every 1000 rows, into a fresh store with
+// the production cache size. MB/s is of decompressed DynamoDB JSON.
+func BenchmarkBootstrapExport(b *testing.B) {
+	dir := os.Getenv("TIDEMARK_BENCH_EXPORT")
+	var dataBytes int64
+	if dir == "" {
+		dir = b.TempDir()
+		sum, err := gen.Generate(context.Background(), gen.Options{Dir: dir, Tenures: 20_000, Seed: 3})
+		if err != nil {
+			b.Fatal(err)
+		}
+		dataBytes = sum.DataBytes
+		dir = filepath.Join(dir, "export")
+	}
+	fsys := os.DirFS(dir)
+	found, err := export.Find(fsys, ".")
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := export.ReadManifest(fsys, found)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if dataBytes > 0 {
+		b.SetBytes(dataBytes)
+	}
+	table := export.Table{Entity: "tenure", HashAttr: "id", VersionAttr: "versionNumber"}
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		store, err := state.Open(b.TempDir(), state.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		mat := New(store, map[string]Entity{"tenure": {HashAttr: "id"}}, Options{})
+		b.StartTimer()
+		src := export.NewSource(fsys, m, table, 2, store.Position)
+		if err := mat.Consume(context.Background(), src, 1000, nil); err != nil {
+			b.Fatal(err)
+		}
+		src.Close()
+		b.StopTimer()
+		if mat.Stats.SnapshotRows != m.Summary.ItemCount {
+			b.Fatalf("%d rows applied, want %d", mat.Stats.SnapshotRows, m.Summary.ItemCount)
+		}
+		store.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(m.Summary.ItemCount)*float64(b.N)/b.Elapsed().Seconds(), "items/s")
 }

@@ -7,7 +7,8 @@ import (
 
 // DecodeMap decodes a DynamoDB JSON map such as {"id":{"S":"x"},"n":{"N":"1"}}.
 func DecodeMap(data []byte) (Map, error) {
-	p := parser{data: data}
+	p := newParser(data)
+	defer p.release()
 	if p.peek() != '{' {
 		return nil, ErrNotObject
 	}
@@ -20,7 +21,8 @@ func DecodeMap(data []byte) (Map, error) {
 
 // DecodeValue decodes one DynamoDB JSON attribute value such as {"S":"x"}.
 func DecodeValue(data []byte) (Value, error) {
-	p := parser{data: data}
+	p := newParser(data)
+	defer p.release()
 	v, err := p.parseAttr()
 	if err == nil {
 		err = p.end()
@@ -32,7 +34,9 @@ func DecodeValue(data []byte) (Value, error) {
 // JSON: {"Item": {...}}. Other top-level members are an error.
 func DecodeExportLine(line []byte) (Map, error) {
 	// The {"Item": ...} wrapper is not a level of nesting of the item.
-	p := parser{data: line, depth: -1}
+	p := newParser(line)
+	p.depth = -1
+	defer p.release()
 	if p.peek() != '{' {
 		return nil, ErrNotObject
 	}
@@ -61,7 +65,8 @@ func DecodeExportLine(line []byte) (Map, error) {
 // attribute value: objects become M, arrays L, numbers N kept exactly as
 // written, strings S, booleans BOOL and null NULL.
 func FromJSON(data []byte) (Value, error) {
-	p := parser{data: data}
+	p := newParser(data)
+	defer p.release()
 	v, err := p.parsePlain()
 	if err == nil {
 		err = p.end()
@@ -83,7 +88,8 @@ type IncrementalLine struct {
 // "Keys":{...},"NewImage":{...},"OldImage":{...}}.
 func DecodeIncrementalLine(line []byte) (IncrementalLine, error) {
 	var out IncrementalLine
-	p := parser{data: line}
+	p := newParser(line)
+	defer p.release()
 	if p.peek() != '{' {
 		return out, ErrNotObject
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -27,6 +28,72 @@ type parser struct {
 	data  []byte
 	pos   int
 	depth int
+	// str is data as one string, made on the first string read: strings
+	// without escapes are substrings of it, so a decoded item costs one
+	// string allocation instead of one per attribute name and value.
+	str string
+	// members and elems are stacks of the maps and lists being read, so
+	// that each is allocated once at its final size.
+	members []member
+	elems   []Value
+}
+
+type member struct {
+	k string
+	v Value
+}
+
+// stacks are the members and elems stacks of finished parsers, reused.
+type stacks struct {
+	members []member
+	elems   []Value
+}
+
+var stackPool = sync.Pool{New: func() any { return new(stacks) }}
+
+// newParser returns a parser of data with reused stacks; release gives
+// them back.
+func newParser(data []byte) parser {
+	st := stackPool.Get().(*stacks)
+	return parser{data: data, members: st.members[:0], elems: st.elems[:0]}
+}
+
+func (p *parser) release() {
+	if cap(p.members) > 4096 || cap(p.elems) > 4096 {
+		return // an unusual item: do not keep its stacks
+	}
+	stackPool.Put(&stacks{members: p.members[:0], elems: p.elems[:0]})
+}
+
+// sub returns data[i:j] as a string sharing the parser's one copy.
+func (p *parser) sub(i, j int) string {
+	if p.str == "" {
+		p.str = string(p.data)
+	}
+	return p.str[i:j]
+}
+
+// makeMap pops the members from index base and returns them as a map of
+// their exact size (a repeated name keeps its last value, as before).
+func (p *parser) makeMap(base int) Map {
+	ms := p.members[base:]
+	m := make(Map, len(ms))
+	for i := range ms {
+		m[ms[i].k] = ms[i].v
+		ms[i] = member{}
+	}
+	p.members = p.members[:base]
+	return m
+}
+
+// makeList pops the elements from index base into a slice of their length.
+func (p *parser) makeList(base int) []Value {
+	es := p.elems[base:]
+	l := make([]Value, len(es))
+	copy(l, es)
+	clear(es)
+	p.elems = p.elems[:base]
+	return l
 }
 
 func (p *parser) errf(format string, args ...any) error {
@@ -96,7 +163,7 @@ func (p *parser) parseString() (string, error) {
 			if !utf8.Valid(raw) {
 				return "", &SyntaxError{Offset: start, Msg: "invalid UTF-8 in string"}
 			}
-			return string(raw), nil
+			return p.sub(start, p.pos-1), nil
 		}
 		if c == '\\' {
 			break
@@ -202,7 +269,7 @@ func (p *parser) parseNumberLiteral() (string, error) {
 		}
 		break
 	}
-	s := string(p.data[start:p.pos])
+	s := p.sub(start, p.pos)
 	if !validJSONNumber(s) {
 		return "", &SyntaxError{Offset: start, Msg: fmt.Sprintf("invalid number %q", s)}
 	}
@@ -300,21 +367,21 @@ func (p *parser) array(fn func() error) error {
 func (p *parser) parsePlain() (Value, error) {
 	switch c := p.peek(); {
 	case c == '{':
-		m := Map{}
+		base := len(p.members)
 		err := p.object(func(k string) error {
 			v, err := p.parsePlain()
-			m[k] = v
+			p.members = append(p.members, member{k, v})
 			return err
 		})
-		return M(m), err
+		return M(p.makeMap(base)), err
 	case c == '[':
-		l := []Value{}
+		base := len(p.elems)
 		err := p.array(func() error {
 			v, err := p.parsePlain()
-			l = append(l, v)
+			p.elems = append(p.elems, v)
 			return err
 		})
-		return L(l...), err
+		return L(p.makeList(base)...), err
 	case c == '"':
 		s, err := p.parseString()
 		return S(s), err
@@ -335,16 +402,16 @@ func (p *parser) parsePlain() (Value, error) {
 
 // parseAttrMap reads a DynamoDB JSON map: {"name": {"S": "..."}, ...}.
 func (p *parser) parseAttrMap() (Map, error) {
-	m := Map{}
+	base := len(p.members)
 	err := p.object(func(k string) error {
 		v, err := p.parseAttr()
 		if err != nil {
 			return fmt.Errorf("attribute %q: %w", k, err)
 		}
-		m[k] = v
+		p.members = append(p.members, member{k, v})
 		return nil
 	})
-	return m, err
+	return p.makeMap(base), err
 }
 
 // parseAttr reads one DynamoDB JSON attribute value: {"TYPE": value}.
@@ -397,13 +464,13 @@ func (p *parser) parseTyped(typ string) (Value, error) {
 		m, err := p.parseAttrMap()
 		return M(m), err
 	case "L":
-		l := []Value{}
+		base := len(p.elems)
 		err := p.array(func() error {
 			v, err := p.parseAttr()
-			l = append(l, v)
+			p.elems = append(p.elems, v)
 			return err
 		})
-		return L(l...), err
+		return L(p.makeList(base)...), err
 	case "SS", "NS":
 		ss := []string{}
 		err := p.array(func() error {

@@ -133,11 +133,11 @@ func (p *Pipeline) withProgress(label string, scan lake.Scanner) lake.Scanner {
 func (p *Pipeline) currentRows(entity string) lake.Scanner {
 	return func(fn func(*lake.Row) error) error {
 		var row lake.Row
-		return p.Store.ScanRecords(entity, func(key []byte, r *state.Record) error {
+		return p.Store.ScanRecordImages(entity, func(key []byte, r *state.Record, img []byte) error {
 			if !r.Live {
 				return nil
 			}
-			if err := fillRow(&row, key, r); err != nil {
+			if err := fillRow(&row, key, r, img); err != nil {
 				return err
 			}
 			return fn(&row)
@@ -150,16 +150,18 @@ func (p *Pipeline) currentRows(entity string) lake.Scanner {
 func (p *Pipeline) historyRows(entity string) lake.Scanner {
 	return func(fn func(*lake.Row) error) error {
 		var prev *state.Record
-		var prevKey []byte
+		var prevKey, prevImg []byte
 		var row lake.Row
 		emit := func(validTo time.Time) error {
-			if err := fillRow(&row, prevKey, prev); err != nil {
+			if err := fillRow(&row, prevKey, prev, prevImg); err != nil {
 				return err
 			}
 			row.ValidFrom, row.ValidTo = prev.Changed, validTo
 			return fn(&row)
 		}
-		err := p.Store.ScanHistory(entity, func(key []byte, _ uint64, r *state.Record) error {
+		// The images stay in their stored binary form: the lake reads
+		// them in place instead of decoding each into maps.
+		err := p.Store.ScanHistoryImages(entity, func(key []byte, _ uint64, r *state.Record, img []byte) error {
 			if prev != nil {
 				var to time.Time
 				if string(key) == string(prevKey) {
@@ -169,7 +171,7 @@ func (p *Pipeline) historyRows(entity string) lake.Scanner {
 					return err
 				}
 			}
-			prev, prevKey = r, append(prevKey[:0], key...)
+			prev, prevKey, prevImg = r, append(prevKey[:0], key...), img
 			return nil
 		})
 		if err != nil || prev == nil {
@@ -179,17 +181,19 @@ func (p *Pipeline) historyRows(entity string) lake.Scanner {
 	}
 }
 
-func fillRow(row *lake.Row, key []byte, r *state.Record) error {
+// fillRow sets row from a stored record whose image is img, in its
+// binary form (nil for a tombstone).
+func fillRow(row *lake.Row, key []byte, r *state.Record, img []byte) error {
 	k, err := change.ParseKeyBytes(key)
 	if err != nil {
 		return fmt.Errorf("stored key %x: %w", key, err)
 	}
 	*row = lake.Row{
 		Key: k.String(), Version: r.Version, Op: r.Op, EventID: r.EventID, EventType: r.EventType,
-		Source: r.Source, IngestedAt: r.IngestedAt, Image: r.Image, EventTime: r.EventTime,
+		Source: r.Source, IngestedAt: r.IngestedAt, ImageBin: img, EventTime: r.EventTime,
 	}
 	if !r.Live {
-		row.Image = nil
+		row.ImageBin = nil
 	}
 	return nil
 }

@@ -17,14 +17,16 @@ type rawPair struct{ k, v []byte }
 
 type scanJob struct {
 	pairs []rawPair
+	buf   []byte // the bytes of the pairs, copied from the iterator
 	recs  []*Record
+	imgs  [][]byte
 	err   error
 	done  chan struct{}
 }
 
 // scanDecoded calls fn for every pair under prefix p, in key order, with the
-// record decode(k, v) returned. It stops at the first error.
-func (s *Store) scanDecoded(p []byte, decode func(k, v []byte) (*Record, error), fn func(k []byte, r *Record) error) error {
+// record and image decode(k, v) returned. It stops at the first error.
+func (s *Store) scanDecoded(p []byte, decode func(k, v []byte) (*Record, []byte, error), fn func(k []byte, r *Record, img []byte) error) error {
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
 	if err != nil {
 		return err
@@ -40,8 +42,9 @@ func (s *Store) scanDecoded(p []byte, decode func(k, v []byte) (*Record, error),
 			defer wg.Done()
 			for j := range work {
 				j.recs = make([]*Record, len(j.pairs))
+				j.imgs = make([][]byte, len(j.pairs))
 				for i, pr := range j.pairs {
-					if j.recs[i], j.err = decode(pr.k, pr.v); j.err != nil {
+					if j.recs[i], j.imgs[i], j.err = decode(pr.k, pr.v); j.err != nil {
 						break
 					}
 				}
@@ -70,7 +73,18 @@ func (s *Store) scanDecoded(p []byte, decode func(k, v []byte) (*Record, error),
 			return true
 		}
 		for ok := it.First(); ok; ok = it.Next() {
-			j.pairs = append(j.pairs, rawPair{append([]byte(nil), it.Key()...), append([]byte(nil), it.Value()...)})
+			// One buffer holds the job's pairs: it is never reused, so
+			// the slices stay valid for the caller.
+			k, v := it.Key(), it.Value()
+			if j.buf == nil {
+				j.buf = make([]byte, 0, scanBatch*(len(k)+len(v))*5/4)
+			}
+			if cap(j.buf)-len(j.buf) < len(k)+len(v) {
+				j.buf = make([]byte, 0, max(cap(j.buf), len(k)+len(v)))
+			}
+			n := len(j.buf)
+			j.buf = append(append(j.buf, k...), v...)
+			j.pairs = append(j.pairs, rawPair{j.buf[n : n+len(k) : n+len(k)], j.buf[n+len(k) : len(j.buf) : len(j.buf)]})
 			if len(j.pairs) == scanBatch && !send() {
 				return
 			}
@@ -87,7 +101,7 @@ func (s *Store) scanDecoded(p []byte, decode func(k, v []byte) (*Record, error),
 			ferr = j.err
 		}
 		for i := 0; ferr == nil && i < len(j.pairs); i++ {
-			ferr = fn(j.pairs[i].k, j.recs[i])
+			ferr = fn(j.pairs[i].k, j.recs[i], j.imgs[i])
 		}
 		if ferr != nil {
 			break

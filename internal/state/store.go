@@ -231,14 +231,31 @@ func (s *Store) scan(p []byte, fn func(k, v []byte) error) error {
 // in key order. fn must not keep key after it returns.
 func (s *Store) ScanRecords(entity string, fn func(key []byte, r *Record) error) error {
 	p := prefix(pRecord, entity)
-	return s.scanDecoded(p, func(k, v []byte) (*Record, error) {
+	return s.scanDecoded(p, func(k, v []byte) (*Record, []byte, error) {
 		r, err := decodeRecord(v)
 		if err != nil {
-			return nil, fmt.Errorf("record %x: %w", k, err)
+			return nil, nil, fmt.Errorf("record %x: %w", k, err)
 		}
-		return r, nil
-	}, func(k []byte, r *Record) error {
+		return r, nil, nil
+	}, func(k []byte, r *Record, _ []byte) error {
 		return fn(k[len(p):], r)
+	})
+}
+
+// ScanRecordImages is ScanRecords with each image in its stored binary form
+// (ddbjson.AppendBinary; nil for a tombstone) instead of decoded: r.Image
+// is nil. key, r and img are valid only until fn returns.
+func (s *Store) ScanRecordImages(entity string, fn func(key []byte, r *Record, img []byte) error) error {
+	p := prefix(pRecord, entity)
+	return s.scan(p, func(k, v []byte) error {
+		r, img, err := decodeHeader(v)
+		if err != nil {
+			return fmt.Errorf("record %x: %w", k, err)
+		}
+		if !r.Live {
+			img = nil
+		}
+		return fn(k[len(p):], r, img)
 	})
 }
 
@@ -260,10 +277,25 @@ func (s *Store) ScanRecordHeaders(entity string, fn func(key []byte, r *Record) 
 // current record; the rows before it are the superseded states, merged in
 // from the history keys (which sort by key as the records do).
 func (s *Store) ScanHistory(entity string, fn func(key []byte, seq uint64, r *Record) error) error {
+	return s.scanHistory(entity, decodeStored, func(key []byte, seq uint64, r *Record, _ []byte) error {
+		return fn(key, seq, r)
+	})
+}
+
+// ScanHistoryImages is ScanHistory with each row's image in its stored
+// binary form (nil for a tombstone) instead of decoded: r.Image is nil.
+// key, r and img stay valid after fn returns.
+func (s *Store) ScanHistoryImages(entity string, fn func(key []byte, seq uint64, r *Record, img []byte) error) error {
+	return s.scanHistory(entity, decodeStoredHeader, fn)
+}
+
+func (s *Store) scanHistory(entity string, decode func(k, v []byte) (*Record, []byte, error),
+	fn func(key []byte, seq uint64, r *Record, img []byte) error) error {
 	type histRow struct {
 		key []byte
 		seq uint64
 		r   *Record
+		img []byte
 	}
 	rows := make(chan histRow, 64)
 	stop := make(chan struct{})
@@ -271,13 +303,13 @@ func (s *Store) ScanHistory(entity string, fn func(key []byte, seq uint64, r *Re
 	hp := prefix(pHistory, entity)
 	go func() {
 		defer close(rows)
-		histErr <- s.scanDecoded(hp, decodeStored, func(k []byte, r *Record) error {
+		histErr <- s.scanDecoded(hp, decode, func(k []byte, r *Record, img []byte) error {
 			key, seq, ok := splitHistoryKey(k, len(hp))
 			if !ok {
 				return fmt.Errorf("state store: bad history key %x", k)
 			}
 			select {
-			case rows <- histRow{key, seq, r}:
+			case rows <- histRow{key, seq, r, img}:
 				return nil
 			case <-stop:
 				return errStopped
@@ -286,13 +318,13 @@ func (s *Store) ScanHistory(entity string, fn func(key []byte, seq uint64, r *Re
 	}()
 	pending, more := <-rows
 	rp := prefix(pRecord, entity)
-	err := s.scanDecoded(rp, decodeStored, func(k []byte, r *Record) error {
+	err := s.scanDecoded(rp, decode, func(k []byte, r *Record, img []byte) error {
 		key := k[len(rp):]
 		for more && bytes.Compare(pending.key, key) <= 0 {
 			if !bytes.Equal(pending.key, key) {
 				return fmt.Errorf("state store: history of %x has no record", pending.key)
 			}
-			if err := fn(key, pending.seq, pending.r); err != nil {
+			if err := fn(key, pending.seq, pending.r, pending.img); err != nil {
 				return err
 			}
 			pending, more = <-rows
@@ -300,7 +332,7 @@ func (s *Store) ScanHistory(entity string, fn func(key []byte, seq uint64, r *Re
 		if r.Seq == 0 {
 			return nil // a bare tombstone: no history
 		}
-		return fn(key, r.Seq, r)
+		return fn(key, r.Seq, r, img)
 	})
 	if err == nil && more {
 		err = fmt.Errorf("state store: history of %x has no record", pending.key)
@@ -316,12 +348,25 @@ func (s *Store) ScanHistory(entity string, fn func(key []byte, seq uint64, r *Re
 
 var errStopped = errors.New("scan stopped")
 
-func decodeStored(k, v []byte) (*Record, error) {
+func decodeStored(k, v []byte) (*Record, []byte, error) {
 	r, err := decodeRecord(v)
 	if err != nil {
-		return nil, fmt.Errorf("stored value %x: %w", k, err)
+		return nil, nil, fmt.Errorf("stored value %x: %w", k, err)
 	}
-	return r, nil
+	return r, nil, nil
+}
+
+// decodeStoredHeader decodes a stored record but its image, which it
+// returns in its binary form (nil for a tombstone).
+func decodeStoredHeader(k, v []byte) (*Record, []byte, error) {
+	r, img, err := decodeHeader(v)
+	if err != nil {
+		return nil, nil, fmt.Errorf("stored value %x: %w", k, err)
+	}
+	if !r.Live {
+		img = nil
+	}
+	return r, img, nil
 }
 
 // History returns the history rows of one key in order, the current record

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"runtime"
+	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -83,15 +85,64 @@ func (t *Txn) Put(entity string, key []byte, r *Record) {
 // record may change afterwards.
 func (t *Txn) AppendHistory(entity string, key []byte, prev, r *Record) error {
 	t.gens[entity]++
-	t.encoded[r] = appendRecord(nil, r)
+	// r is encoded at Commit, with the batch's other records, in parallel.
 	if prev == nil || prev.Seq == 0 {
 		return nil // prev had no history row (a new key, or a bare tombstone)
 	}
 	enc, ok := t.encoded[prev]
 	if !ok {
+		// prev was written earlier in this transaction.
 		enc = appendRecord(nil, prev)
+		t.encoded[prev] = enc
 	}
 	return t.b.Set(historyKey(entity, key, prev.Seq), enc, nil)
+}
+
+// parallelEncodeMin is the number of records to encode from which Commit
+// encodes on every core.
+const parallelEncodeMin = 128
+
+// encodeRecords encodes the records written in this transaction that are
+// not encoded yet: on every core for a large batch, since encoding an image
+// (its keys sorted) costs as much as the rest of applying it, and the
+// materializer that waits for the commit is the bootstrap's busiest
+// goroutine.
+func (t *Txn) encodeRecords() {
+	var todo []*Record
+	for _, r := range t.recs {
+		if _, ok := t.encoded[r]; !ok {
+			todo = append(todo, r)
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(todo)/(parallelEncodeMin/2))
+	if workers <= 1 {
+		for _, r := range todo {
+			t.encoded[r] = appendRecord(nil, r)
+		}
+		return
+	}
+	encs := make([][]byte, len(todo))
+	per := (len(todo) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for lo := 0; lo < len(todo); lo += per {
+		hi := min(lo+per, len(todo))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// One buffer for the records of this share: a slice of it
+			// stays valid when it grows (the old array is not reused).
+			var buf []byte
+			for i := lo; i < hi; i++ {
+				n := len(buf)
+				buf = appendRecord(buf, todo[i])
+				encs[i] = buf[n:len(buf):len(buf)]
+			}
+		}()
+	}
+	wg.Wait()
+	for i, r := range todo {
+		t.encoded[r] = encs[i]
+	}
 }
 
 // Touch counts a change of an entity's state that adds no history row (so
@@ -183,13 +234,10 @@ func (t *Txn) AddInconsistency(in Inconsistency) error {
 
 // Commit writes everything durably (fsync) and ends the transaction.
 func (t *Txn) Commit() error {
+	t.encodeRecords()
 	for k, r := range t.recs {
-		enc, ok := t.encoded[r]
-		if !ok {
-			t.buf = appendRecord(t.buf[:0], r)
-			enc = t.buf
-		}
-		if err := t.b.Set(append([]byte{pRecord, 0}, k...), enc, nil); err != nil {
+		t.buf = append(append(t.buf[:0], pRecord, 0), k...)
+		if err := t.b.Set(t.buf, t.encoded[r], nil); err != nil {
 			return err
 		}
 	}

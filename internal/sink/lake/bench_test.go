@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/tidemark-dev/tidemark/internal/ddbjson"
 )
 
 // BenchmarkPublish publishes 100k tenure-like rows (both passes, zstd,
@@ -13,8 +15,22 @@ import (
 //
 //	go test -run '^$' -bench BenchmarkPublish -benchtime 3x ./internal/sink/lake/
 func BenchmarkPublish(b *testing.B) {
-	const n = 100_000
-	rows := tenureRows(n)
+	benchPublish(b, tenureRows(100_000))
+}
+
+// BenchmarkPublishStored is BenchmarkPublish with the images in the
+// store's binary form (Row.ImageBin), as the pipeline publishes them.
+func BenchmarkPublishStored(b *testing.B) {
+	rows := tenureRows(100_000)
+	for i := range rows {
+		rows[i].ImageBin = ddbjson.AppendBinary(nil, rows[i].Image)
+		rows[i].Image = nil
+	}
+	benchPublish(b, rows)
+}
+
+func benchPublish(b *testing.B, rows []Row) {
+	n := len(rows)
 	dir := b.TempDir()
 	opts := Options{Dir: dir, Entity: "tenure", Kind: Current, Now: testNow}
 	b.ReportAllocs()
@@ -45,6 +61,26 @@ func BenchmarkShred(b *testing.B) {
 	st := newTableStats()
 	for i := range rows {
 		st.add(&rows[i], Current)
+	}
+	sh := newShredder(buildTable(st, Current), testNow)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		sh.shred(&rows[i%len(rows)])
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkShredStored is BenchmarkShred with the images in the store's
+// binary form, as the pipeline publishes them (BenchmarkShred's map rows
+// are encoded into that form first).
+func BenchmarkShredStored(b *testing.B) {
+	rows := tenureRows(1000)
+	st := newTableStats()
+	for i := range rows {
+		st.add(&rows[i], Current)
+		rows[i].ImageBin = ddbjson.AppendBinary(nil, rows[i].Image)
+		rows[i].Image = nil
 	}
 	sh := newShredder(buildTable(st, Current), testNow)
 	b.ReportAllocs()

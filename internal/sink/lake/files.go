@@ -3,6 +3,7 @@ package lake
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,6 +59,11 @@ func newPartWriter(opts Options, t *table) (*partWriter, error) {
 	p := &partWriter{dir: dir, fileRows: opts.FileRows, batch: make([]parquet.Row, 1)}
 	p.opts = []parquet.WriterOption{
 		t.schema,
+		// A row group's compressed pages wait in hidden temp files beside
+		// the parts (removed when the row group is written; a crash leaves
+		// them to removeStaleTemps), not in memory: a row group of 100,000
+		// tenures is about 32 MB compressed.
+		parquet.ColumnPageBuffers(pageFiles{dir}),
 		parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
 		parquet.MaxRowsPerRowGroup(int64(opts.RowGroupRows)),
 		parquet.KeyValueMetadata("tidemark.entity", opts.Entity),
@@ -66,13 +72,9 @@ func newPartWriter(opts Options, t *table) (*partWriter, error) {
 	return p, nil
 }
 
-// write adds a row, starting a new file when the current one is full.
-func (p *partWriter) write(row parquet.Row) error {
-	if p.f == nil || p.rows >= p.fileRows {
-		if err := p.next(); err != nil {
-			return err
-		}
-	}
+// writeRow adds a row to the current file (rowPipe starts a new file
+// every fileRows rows).
+func (p *partWriter) writeRow(row parquet.Row) error {
 	p.batch[0] = row
 	if _, err := p.w.WriteRows(p.batch); err != nil {
 		return fmt.Errorf("writing %s: %w", p.f.Name(), err)
@@ -83,18 +85,70 @@ func (p *partWriter) write(row parquet.Row) error {
 
 // next closes the current file and opens the next one.
 func (p *partWriter) next() error {
-	if err := p.closeFile(); err != nil {
+	f, err := p.createTemp()
+	if err != nil {
 		return err
 	}
+	return p.switchTo(f)
+}
+
+// createTemp creates the next part's temp file.
+func (p *partWriter) createTemp() (*os.File, error) {
 	f, err := os.CreateTemp(p.dir, tempPrefix+partName(len(p.temps))+"-*")
 	if err != nil {
-		return fmt.Errorf("creating temp file in %s: %w", p.dir, err)
+		return nil, fmt.Errorf("creating temp file in %s: %w", p.dir, err)
+	}
+	p.temps = append(p.temps, f.Name())
+	return f, nil
+}
+
+// switchTo finishes the current file and writes the next rows to f.
+func (p *partWriter) switchTo(f *os.File) error {
+	if err := p.closeFile(); err != nil {
+		f.Close()
+		return err
 	}
 	p.f, p.rows = f, 0
-	p.temps = append(p.temps, f.Name())
 	p.w = parquet.NewGenericWriter[any](f, p.opts...)
 	return nil
 }
+
+// pageFiles keeps a row group's compressed pages in temp files that are
+// unlinked as soon as they are created, so that nothing is left behind,
+// even by a crash, and no reader of the partition ever sees them.
+type pageFiles struct{ dir string }
+
+type pageFile struct {
+	*os.File
+	name string // still to remove when it could not be unlinked while open
+}
+
+func (pf pageFiles) GetBuffer() io.ReadWriteSeeker {
+	f, err := os.CreateTemp(pf.dir, tempPrefix+"pages-*")
+	if err != nil {
+		return errBuffer{err}
+	}
+	b := &pageFile{File: f}
+	if os.Remove(f.Name()) != nil {
+		b.name = f.Name()
+	}
+	return b
+}
+
+func (pf pageFiles) PutBuffer(buf io.ReadWriteSeeker) {
+	if b, ok := buf.(*pageFile); ok {
+		b.Close()
+		if b.name != "" {
+			os.Remove(b.name)
+		}
+	}
+}
+
+type errBuffer struct{ err error }
+
+func (e errBuffer) Read([]byte) (int, error)       { return 0, e.err }
+func (e errBuffer) Write([]byte) (int, error)      { return 0, e.err }
+func (e errBuffer) Seek(int64, int) (int64, error) { return 0, e.err }
 
 // closeFile finishes the current file: footer, fsync, close.
 func (p *partWriter) closeFile() error {

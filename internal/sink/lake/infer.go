@@ -1,6 +1,7 @@
 package lake
 
 import (
+	"strings"
 	"time"
 
 	"github.com/tidemark-dev/tidemark/internal/ddbjson"
@@ -51,7 +52,7 @@ func (s *strStat) isTime() bool {
 	return s.nonEmpty > 0 && !s.notTime && s.times.exact()
 }
 
-func (s *stat) add(v ddbjson.Value) {
+func (s *stat) add(v ddbjson.RawValue, sc *scratch) {
 	k := v.Kind
 	if k == ddbjson.KindInvalid || int(k) >= numKinds {
 		k = ddbjson.KindNULL
@@ -59,34 +60,44 @@ func (s *stat) add(v ddbjson.Value) {
 	s.counts[k]++
 	switch k {
 	case ddbjson.KindS:
-		s.str.add(v.Str)
+		s.str.add(v.Str())
 	case ddbjson.KindN:
-		s.num.add(v.Str)
+		s.num.add(v.Str())
 	case ddbjson.KindM:
-		s.addMap(v.Map)
+		ms, err := v.Members(sc.members())
+		sc.fail(err)
+		s.addMembers(ms, sc)
+		sc.releaseMembers(ms)
 	case ddbjson.KindL:
 		e := s.elemStat()
-		for _, x := range v.List {
-			e.add(x)
+		es, err := v.Elems(sc.elems())
+		sc.fail(err)
+		for _, x := range es {
+			e.add(x, sc)
 		}
+		sc.releaseElems(es)
 	case ddbjson.KindNS:
-		for _, x := range v.Strs {
-			s.setNum.add(x)
+		es, err := v.Elems(sc.elems())
+		sc.fail(err)
+		for _, x := range es {
+			s.setNum.add(x.Str())
 		}
+		sc.releaseElems(es)
 	}
 }
 
-func (s *stat) addMap(m ddbjson.Map) {
+func (s *stat) addMembers(ms []ddbjson.RawMember, sc *scratch) {
 	if s.fields == nil {
-		s.fields = make(map[string]*stat, len(m))
+		s.fields = make(map[string]*stat, len(ms))
 	}
-	for k, v := range m {
-		f := s.fields[k]
+	for _, m := range ms {
+		f := s.fields[m.Key]
 		if f == nil {
 			f = new(stat)
-			s.fields[k] = f
+			// The key points into the stored bytes: keep a copy.
+			s.fields[strings.Clone(m.Key)] = f
 		}
-		f.add(v)
+		f.add(m.Val, sc)
 	}
 }
 
@@ -132,14 +143,24 @@ type tableStats struct {
 	event   timeStat
 	from    timeStat
 	to      timeStat
+	sc      scratch
 }
 
 func newTableStats() *tableStats {
 	return &tableStats{attrs: stat{fields: map[string]*stat{}}}
 }
 
-func (t *tableStats) add(r *Row, kind Kind) {
-	t.attrs.addMap(r.Image)
+func (t *tableStats) add(r *Row, kind Kind) error {
+	sc := &t.sc
+	ms, err := sc.rowMembers(r)
+	if err != nil {
+		return err
+	}
+	t.attrs.addMembers(ms, sc)
+	sc.releaseMembers(ms)
+	if sc.err != nil {
+		return sc.err
+	}
 	if r.Version != "" {
 		t.version.add(r.Version)
 	}
@@ -148,6 +169,7 @@ func (t *tableStats) add(r *Row, kind Kind) {
 		addTime(&t.from, r.ValidFrom)
 		addTime(&t.to, r.ValidTo)
 	}
+	return nil
 }
 
 func addTime(s *timeStat, t time.Time) {

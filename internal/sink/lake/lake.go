@@ -31,6 +31,10 @@ type Row struct {
 	ValidFrom  time.Time   // history only: valid_from (zero = NULL)
 	ValidTo    time.Time   // history only: valid_to (zero = NULL, i.e. still current)
 	Image      ddbjson.Map // the entity's attributes (state after the change); nil for a delete row in history
+	// ImageBin, when not nil, is the image in its binary form
+	// (ddbjson.AppendBinary, as the state store keeps it) and is read
+	// instead of Image, without decoding it into maps.
+	ImageBin []byte
 }
 
 // Scanner calls fn for every row, in a stable order. Publish calls it twice
@@ -135,8 +139,7 @@ func inferPass(ctx context.Context, kind Kind, scan Scanner) (*tableStats, error
 			}
 		}
 		n++
-		st.add(r, kind)
-		return nil
+		return st.add(r, kind)
 	})
 	return st, err
 }
@@ -150,6 +153,7 @@ func writePass(ctx context.Context, opts Options, tbl *table, scan Scanner) (Res
 		return Result{}, err
 	}
 	sh := newShredder(tbl, opts.Now)
+	pipe := newRowPipe(pw)
 	var n int64
 	err = scan(func(r *Row) error {
 		if n%checkEvery == 0 {
@@ -158,8 +162,15 @@ func writePass(ctx context.Context, opts Options, tbl *table, scan Scanner) (Res
 			}
 		}
 		n++
-		return pw.write(sh.shred(r))
+		row, err := sh.shred(r)
+		if err != nil {
+			return err
+		}
+		return pipe.add(row)
 	})
+	if werr := pipe.close(); err == nil {
+		err = werr
+	}
 	if err != nil {
 		pw.abort()
 		return Result{}, fmt.Errorf("write pass: %w", err)

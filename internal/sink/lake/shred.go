@@ -1,7 +1,6 @@
 package lake
 
 import (
-	"sort"
 	"strconv"
 	"time"
 	"unsafe"
@@ -26,6 +25,7 @@ type shredder struct {
 	nleft     int
 	leftovers int64 // total so far
 	parts     []parquet.Value
+	sc        scratch
 }
 
 // pathSeg is an attribute name or, when index >= 0, a list index.
@@ -61,20 +61,28 @@ func newShredder(t *table, now time.Time) *shredder {
 }
 
 // shred returns the parquet row of r.
-func (s *shredder) shred(r *Row) parquet.Row {
+func (s *shredder) shred(r *Row) (parquet.Row, error) {
 	for i := range s.cols {
 		s.cols[i] = s.cols[i][:0]
 	}
 	s.nbuf, s.nleft, s.path = 0, 0, s.path[:0]
 	s.meta(r)
-	s.image(r.Image)
+	ms, err := s.sc.rowMembers(r)
+	if err != nil {
+		return nil, err
+	}
+	s.image(ms)
+	s.sc.releaseMembers(ms)
+	if s.sc.err != nil {
+		return nil, s.sc.err
+	}
 	s.finishLeftovers()
 	s.row = s.row[:0]
 	for _, vs := range s.cols {
 		s.row = append(s.row, vs...)
 	}
 	s.row = append(s.row, s.parts...) // the partition columns come last
-	return s.row
+	return s.row, nil
 }
 
 func (s *shredder) meta(r *Row) {
@@ -137,12 +145,30 @@ func topDef(c *column) int {
 	return 1
 }
 
+// lookup returns the member named k of ms (sorted by key, as the binary
+// form keeps them).
+func lookup(ms []ddbjson.RawMember, k string) (ddbjson.RawValue, bool) {
+	lo, hi := 0, len(ms)
+	for lo < hi {
+		h := int(uint(lo+hi) >> 1)
+		if ms[h].Key < k {
+			lo = h + 1
+		} else {
+			hi = h
+		}
+	}
+	if lo < len(ms) && ms[lo].Key == k {
+		return ms[lo].Val, true
+	}
+	return ddbjson.RawValue{}, false
+}
+
 // image writes the attribute columns, and the attributes that have none to
 // _leftovers.
-func (s *shredder) image(m ddbjson.Map) {
+func (s *shredder) image(ms []ddbjson.RawMember) {
 	present := 0
 	for _, c := range s.t.attrs {
-		v, ok := m[c.attr]
+		v, ok := lookup(ms, c.attr)
 		if ok {
 			present++
 		}
@@ -150,13 +176,13 @@ func (s *shredder) image(m ddbjson.Map) {
 		s.value(c, v, 0, 0)
 		s.path = s.path[:len(s.path)-1]
 	}
-	if present < len(m) {
-		s.unknownFields(m, s.t.byAttr)
+	if present < len(ms) {
+		s.unknownFields(ms, s.t.byAttr)
 	}
 }
 
 // value writes v in column c; rep and def are the levels of c's parent.
-func (s *shredder) value(c *column, v ddbjson.Value, rep, def int) {
+func (s *shredder) value(c *column, v ddbjson.RawValue, rep, def int) {
 	if v.IsNull() {
 		s.nulls(c, rep, def)
 		return
@@ -168,7 +194,10 @@ func (s *shredder) value(c *column, v ddbjson.Value, rep, def int) {
 	}
 	switch c.typ {
 	case typeStruct:
-		s.structValue(c, v.Map, rep, def+1)
+		ms, err := v.Members(s.sc.members())
+		s.sc.fail(err)
+		s.structValue(c, ms, rep, def+1)
+		s.sc.releaseMembers(ms)
 	case typeList:
 		s.listValue(c, v, rep, def+1)
 	default:
@@ -185,10 +214,10 @@ func (s *shredder) value(c *column, v ddbjson.Value, rep, def int) {
 	}
 }
 
-func (s *shredder) structValue(c *column, m ddbjson.Map, rep, def int) {
+func (s *shredder) structValue(c *column, ms []ddbjson.RawMember, rep, def int) {
 	present := 0
 	for _, f := range c.fields {
-		v, ok := m[f.attr]
+		v, ok := lookup(ms, f.attr)
 		if ok {
 			present++
 		}
@@ -196,95 +225,70 @@ func (s *shredder) structValue(c *column, m ddbjson.Map, rep, def int) {
 		s.value(f, v, rep, def)
 		s.path = s.path[:len(s.path)-1]
 	}
-	if present < len(m) {
-		s.unknownFields(m, c.byAttr)
+	if present < len(ms) {
+		s.unknownFields(ms, c.byAttr)
 	}
 }
 
-// unknownFields sends the fields of m that have no column to _leftovers,
+// unknownFields sends the fields of ms that have no column to _leftovers,
 // in key order.
-func (s *shredder) unknownFields(m ddbjson.Map, known map[string]*column) {
-	var keys []string
-	for k := range m {
-		if known[k] == nil {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if m[k].IsNull() {
+func (s *shredder) unknownFields(ms []ddbjson.RawMember, known map[string]*column) {
+	for _, m := range ms {
+		if known[m.Key] != nil || m.Val.IsNull() {
 			continue // a NULL lost nothing
 		}
-		s.path = append(s.path, pathSeg{name: k, index: -1})
-		s.leftover(m[k])
+		s.path = append(s.path, pathSeg{name: m.Key, index: -1})
+		s.leftover(m.Val)
 		s.path = s.path[:len(s.path)-1]
 	}
 }
 
 // listValue writes the elements of a list or set; def counts the list.
-func (s *shredder) listValue(c *column, v ddbjson.Value, rep, def int) {
-	n := listLen(v)
-	if n == 0 {
+func (s *shredder) listValue(c *column, v ddbjson.RawValue, rep, def int) {
+	es, err := v.Elems(s.sc.elems())
+	s.sc.fail(err)
+	if len(es) == 0 {
 		s.nulls(c.elem, rep, def)
+		s.sc.releaseElems(es)
 		return
 	}
-	for i := range n {
+	for i, e := range es {
 		r := rep
 		if i > 0 {
 			r = c.repLevel
 		}
 		s.path = append(s.path, pathSeg{index: i})
-		s.value(c.elem, listElem(v, i), r, def+1)
+		s.value(c.elem, e, r, def+1)
 		s.path = s.path[:len(s.path)-1]
 	}
-}
-
-func listLen(v ddbjson.Value) int {
-	switch v.Kind {
-	case ddbjson.KindL:
-		return len(v.List)
-	case ddbjson.KindBS:
-		return len(v.Bins)
-	}
-	return len(v.Strs)
-}
-
-func listElem(v ddbjson.Value, i int) ddbjson.Value {
-	switch v.Kind {
-	case ddbjson.KindL:
-		return v.List[i]
-	case ddbjson.KindSS:
-		return ddbjson.S(v.Strs[i])
-	case ddbjson.KindNS:
-		return ddbjson.N(v.Strs[i])
-	}
-	return ddbjson.B(v.Bins[i])
+	s.sc.releaseElems(es)
 }
 
 // leaf converts a value of the column's kind to the column's type.
-func (s *shredder) leaf(c *column, v ddbjson.Value) (parquet.Value, fit) {
+func (s *shredder) leaf(c *column, v ddbjson.RawValue) (parquet.Value, fit) {
 	switch c.typ {
 	case typeString:
-		return strValue(v.Str), fitOK
+		return strValue(v.Str()), fitOK
 	case typeJSON:
-		b := ddbjson.AppendPlain(s.take(), v)
+		b := ddbjson.AppendPlain(s.take(), s.decoded(v))
 		s.keep(b)
 		return parquet.ByteArrayValue(b), fitOK
 	case typeTimestamp:
-		if v.Str == "" {
+		str := v.Str()
+		if str == "" {
 			return parquet.Value{}, fitNull
 		}
-		t, ok := parseDateTime(v.Str)
+		t, ok := parseDateTime(str)
 		if !ok {
 			return parquet.Value{}, fitNot
 		}
 		return fitOf(timeValue(c, t))
 	case typeInt64, typeDecimal, typeDouble:
-		return fitOf(s.number(c.num, v.Str))
+		return fitOf(s.number(c.num, v.Str()))
 	case typeBool:
-		return parquet.BooleanValue(v.Bool), fitOK
+		return parquet.BooleanValue(v.Bool()), fitOK
 	case typeBinary:
-		return parquet.ByteArrayValue(v.Bin), fitOK
+		return parquet.ByteArrayValue(v.Bytes()), fitOK
 	}
 	return parquet.Value{}, fitNot
 }
@@ -363,9 +367,16 @@ func (s *shredder) nulls(c *column, rep, def int) {
 }
 
 // leftover keeps v in this row's _leftovers under the current path.
-func (s *shredder) leftover(v ddbjson.Value) {
+func (s *shredder) leftover(v ddbjson.RawValue) {
 	s.openLeftover(s.pathText())
-	s.left = ddbjson.AppendPlain(s.left, v)
+	s.left = ddbjson.AppendPlain(s.left, s.decoded(v))
+}
+
+// decoded returns v as a Value, for the rare values written as JSON.
+func (s *shredder) decoded(v ddbjson.RawValue) ddbjson.Value {
+	d, err := v.Value()
+	s.sc.fail(err)
+	return d
 }
 
 // metaLeftover keeps a metadata value that its column could not hold.
