@@ -42,6 +42,7 @@ Run 'tidemark COMMAND -h' for the flags of a command.
 `
 
 func main() {
+	tuneMemory()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
