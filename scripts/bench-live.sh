@@ -3,7 +3,8 @@
 # server (kfake in process, fauxqs and DynamoDB Local on node and Java beside
 # it), with the peak RSS of the benchmark process (/usr/bin/time -v; for
 # Kafka it includes the in-process broker holding every record).
-# Usage: scripts/bench-live.sh [EVENTS]   (default 50000; SQS and streams use a fifth)
+# Usage: scripts/bench-live.sh [EVENTS]   (default 50000 for Kafka; SQS a fifth;
+# the stream benchmark is one round of 5,000 records)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-50000}
@@ -16,10 +17,10 @@ run() { # name package bench count
     >"$out/$name.txt" 2>"$out/$name.time")
   local rss
   rss=$(grep 'Maximum resident' "$out/$name.time" | grep -o '[0-9]*$')
-  grep -h 'events/s' "$out/$name.txt" | awk -v rss="$((rss / 1024))" -v n="$count" \
-    '{ for (i = 1; i <= NF; i++) if ($i == "events/s") printf "%-40s %8d events %10.0f events/s  peak RSS %d MiB\n", $1, n, $(i-1), rss }'
+  grep -h 'events/s' "$out/$name.txt" | awk -v rss="$((rss / 1024))" \
+    '{ for (i = 1; i <= NF; i++) if ($i == "events/s") printf "%-40s %10.0f events/s  peak RSS %d MiB\n", $1, $(i-1), rss }'
 }
 printf 'machine: %s cores, %s; %s\n' "$(nproc)" "$(free -h | awk '/Mem:/{print $2}')" "$(date -u +%F)"
 run kafka ./internal/source/kafka 'Kafka(JSON|Avro)$' "$n"
 run sqs ./internal/source/sqs 'FollowSQS' "$((n / 5))"
-run ddbstream ./internal/source/ddbstream 'StreamFollow' "$((n / 5))"
+run ddbstream ./internal/source/ddbstream StreamFollow 1  # one iteration = 5,000 stream records
