@@ -4,6 +4,7 @@ package testutil
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -40,4 +41,18 @@ func RequireTool(t testing.TB, name string, err error) {
 		t.Fatalf("%s is required under CI=true: %v", name, err)
 	}
 	t.Skipf("skipping: %v", err)
+}
+
+// FreePort returns a loopback port that was free a moment ago (a server
+// started on it may still lose it to another process: retry then).
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("finding a free port: %w", err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	if err := l.Close(); err != nil {
+		return 0, fmt.Errorf("finding a free port: %w", err)
+	}
+	return port, nil
 }

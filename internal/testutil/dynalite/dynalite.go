@@ -101,7 +101,7 @@ func Start(t testing.TB) (endpoint string) {
 	Require(t)
 	var lastErr error
 	for range portAttempts {
-		port, err := freePort()
+		port, err := testutil.FreePort()
 		if err != nil {
 			t.Fatalf("dynalite: %v", err)
 		}
@@ -120,19 +120,6 @@ func Start(t testing.TB) (endpoint string) {
 }
 
 var errPortInUse = errors.New("port in use")
-
-// freePort returns a loopback port that was free a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("finding a free port: %w", err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	if err := l.Close(); err != nil {
-		return 0, fmt.Errorf("finding a free port: %w", err)
-	}
-	return port, nil
-}
 
 type server struct {
 	cmd    *exec.Cmd
