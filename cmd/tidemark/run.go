@@ -95,8 +95,16 @@ func cmdStep(ctx context.Context, step string, args []string, stdout, stderr io.
 	fs := newFlags(step, stderr)
 	cfgPath := fs.String("config", "", "path of the tidemark YAML config")
 	verbose := fs.Bool("v", false, "log each step")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (pprof) to this file")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	p, err := openPipeline(*cfgPath, stderr, *verbose, false)
 	if err != nil {

@@ -192,9 +192,14 @@ func (m *model) stream(snap map[string]ddbjson.Map, overlap time.Duration, dupRa
 	sort.Strings(keys)
 	m.rng.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
 	for _, k := range keys {
-		rows = append(rows, &change.Change{Entity: "t", Key: change.Key{Hash: ddbjson.S(k)}, Op: change.OpUpsert,
+		c := &change.Change{Entity: "t", Key: change.Key{Hash: ddbjson.S(k)}, Op: change.OpUpsert,
 			Image: snap[k].Clone(), Version: snap[k]["versionNumber"].Str, AsOf: m.snapT, EventTime: m.snapT,
-			Origin: change.OriginSnapshot})
+			Origin: change.OriginSnapshot}
+		if m.rng.IntN(2) == 0 {
+			// Half the rows come in the binary form, as an export's do.
+			c.ImageBin, c.Image = ddbjson.AppendBinary(nil, c.Image), nil
+		}
+		rows = append(rows, c)
 	}
 	due := map[int][]*change.Change{} // redeliveries, by the index they come before
 	i := 0

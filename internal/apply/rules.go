@@ -1,6 +1,7 @@
 package apply
 
 import (
+	"bytes"
 	"maps"
 	"time"
 
@@ -32,7 +33,11 @@ func (m *Materializer) applyImage(txn *state.Txn, c *change.Change) (Outcome, er
 		rec := &state.Record{Version: c.Version, AsOf: asOf, Changed: asOf}
 		return Applied, m.commit(txn, c, key, prev, rec)
 	}
-	if prev != nil && prev.Live && ddbjson.EqualMaps(prev.Image, c.Image) {
+	same, err := sameImage(prev, c)
+	if err != nil {
+		return 0, err
+	}
+	if same {
 		// Same image: the key is known to be current as of this row.
 		up := *prev
 		if asOf.After(up.AsOf) {
@@ -45,8 +50,28 @@ func (m *Materializer) applyImage(txn *state.Txn, c *change.Change) (Outcome, er
 		txn.Put(c.Entity, key, &up)
 		return Unchanged, nil
 	}
-	rec := &state.Record{Live: true, Image: c.Image, Version: c.Version, AsOf: asOf, Changed: asOf}
+	rec := &state.Record{Live: true, Image: c.Image, ImageBin: c.ImageBin, Version: c.Version, AsOf: asOf, Changed: asOf}
 	return Applied, m.commit(txn, c, key, prev, rec)
+}
+
+// sameImage reports whether prev is live with an image equal to c's full
+// image. A binary image equal byte for byte is equal; otherwise it is
+// decoded and compared by value ("1.50" equals "1.5").
+func sameImage(prev *state.Record, c *change.Change) (bool, error) {
+	if prev == nil || !prev.Live {
+		return false, nil
+	}
+	if c.Image == nil && c.ImageBin != nil {
+		if prev.ImageBin != nil && bytes.Equal(prev.ImageBin, c.ImageBin) {
+			return true, nil
+		}
+		img, err := c.FullImage()
+		if err != nil {
+			return false, err
+		}
+		return ddbjson.EqualMaps(prev.Image, img), nil
+	}
+	return ddbjson.EqualMaps(prev.Image, c.Image), nil
 }
 
 // newerThanImage reports whether the state prev is newer than a full image

@@ -86,6 +86,11 @@ type Change struct {
 	// Image is the full image for OpUpsert and the new values of the changed
 	// fields for OpPatch.
 	Image ddbjson.Map
+	// ImageBin is a full image in the binary form (ddbjson.AppendBinary),
+	// set instead of Image by a source that reads it straight into that
+	// form (the rows of a full export), so that storing it costs no
+	// decoding and encoding. FullImage gives the image as a Map either way.
+	ImageBin []byte
 	// Old holds the values the event says the changed fields had before
 	// (Hackney oldData); nil when the source does not say.
 	Old ddbjson.Map
@@ -347,4 +352,16 @@ type Record struct {
 type Source interface {
 	Next(ctx context.Context) (Record, error)
 	Close() error
+}
+
+// FullImage returns the change's image as a Map: Image, or ImageBin decoded.
+func (c *Change) FullImage() (ddbjson.Map, error) {
+	if c.Image != nil || c.ImageBin == nil {
+		return c.Image, nil
+	}
+	m, _, err := ddbjson.DecodeBinary(c.ImageBin)
+	if err != nil {
+		return nil, fmt.Errorf("decoding the image of %s %s: %w", c.Entity, c.Key, err)
+	}
+	return m, nil
 }

@@ -36,6 +36,9 @@ type parser struct {
 	// that each is allocated once at its final size.
 	members []member
 	elems   []Value
+	// view makes strings without escapes views of data, not copies: for
+	// a transcoding, whose strings do not outlive data.
+	view bool
 }
 
 type member struct {
@@ -150,28 +153,45 @@ func (p *parser) enter() error {
 
 // parseString reads a JSON string, checking UTF-8 and escapes.
 func (p *parser) parseString() (string, error) {
+	b, at, err := p.parseStringBytes()
+	switch {
+	case err != nil || at < 0:
+		return string(b), err
+	case p.view:
+		return unsafeString(b), nil
+	}
+	return p.sub(at, at+len(b)), nil
+}
+
+// parseStringBytes reads a JSON string, checking UTF-8 and escapes. A
+// string without escapes is returned in place (a slice of data) with its
+// offset; one with escapes in a new buffer, with offset -1.
+func (p *parser) parseStringBytes() ([]byte, int, error) {
 	if err := p.expect('"'); err != nil {
-		return "", err
+		return nil, -1, err
 	}
 	start := p.pos
 	// Fast path: no escapes, plain ASCII or valid UTF-8.
+	var high byte // the bits of every byte or'ed: 0x80 set if not ASCII
 	for p.pos < len(p.data) {
 		c := p.data[p.pos]
+		if plainByte[c] {
+			high |= c
+			p.pos++
+			continue
+		}
 		if c == '"' {
 			raw := p.data[start:p.pos]
 			p.pos++
-			if !utf8.Valid(raw) {
-				return "", &SyntaxError{Offset: start, Msg: "invalid UTF-8 in string"}
+			if high >= utf8.RuneSelf && !utf8.Valid(raw) {
+				return nil, -1, &SyntaxError{Offset: start, Msg: "invalid UTF-8 in string"}
 			}
-			return p.sub(start, p.pos-1), nil
+			return raw, start, nil
 		}
 		if c == '\\' {
 			break
 		}
-		if c < 0x20 {
-			return "", p.errf("control character 0x%02x in string", c)
-		}
-		p.pos++
+		return nil, -1, p.errf("control character 0x%02x in string", c)
 	}
 	buf := append([]byte(nil), p.data[start:p.pos]...)
 	for p.pos < len(p.data) {
@@ -180,11 +200,11 @@ func (p *parser) parseString() (string, error) {
 		case c == '"':
 			p.pos++
 			if !utf8.Valid(buf) {
-				return "", &SyntaxError{Offset: start, Msg: "invalid UTF-8 in string"}
+				return nil, -1, &SyntaxError{Offset: start, Msg: "invalid UTF-8 in string"}
 			}
-			return string(buf), nil
+			return buf, -1, nil
 		case c < 0x20:
-			return "", p.errf("control character 0x%02x in string", c)
+			return nil, -1, p.errf("control character 0x%02x in string", c)
 		case c != '\\':
 			buf = append(buf, c)
 			p.pos++
@@ -212,28 +232,37 @@ func (p *parser) parseString() (string, error) {
 		case 'u':
 			r, ok := p.hex4()
 			if !ok {
-				return "", p.errf("bad \\u escape")
+				return nil, -1, p.errf("bad \\u escape")
 			}
 			if utf16.IsSurrogate(r) {
 				r2 := rune(-1)
 				if p.pos+1 < len(p.data) && p.data[p.pos] == '\\' && p.data[p.pos+1] == 'u' {
 					p.pos += 2
 					if r2, ok = p.hex4(); !ok {
-						return "", p.errf("bad \\u escape")
+						return nil, -1, p.errf("bad \\u escape")
 					}
 				}
 				r = utf16.DecodeRune(r, r2)
 				if r == utf8.RuneError {
-					return "", p.errf("unpaired UTF-16 surrogate in \\u escape")
+					return nil, -1, p.errf("unpaired UTF-16 surrogate in \\u escape")
 				}
 			}
 			buf = utf8.AppendRune(buf, r)
 		default:
-			return "", p.errf("bad escape \\%c", e)
+			return nil, -1, p.errf("bad escape \\%c", e)
 		}
 	}
-	return "", p.errf("unterminated string")
+	return nil, -1, p.errf("unterminated string")
 }
+
+// plainByte is true for the bytes that stand for themselves in a JSON
+// string: all but the quote, the backslash and control characters.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func (p *parser) hex4() (rune, bool) {
 	if p.pos+4 > len(p.data) {

@@ -118,7 +118,11 @@ func (p *Pipeline) emitResync(ctx context.Context, entity, from, sourceSystem, i
 		if c.Key.Range.Kind != ddbjson.KindInvalid {
 			rangeKey = keyText(c.Key.Range)
 		}
-		if err := e.Send(keyText(c.Key.Hash), rangeKey, ddbjson.AppendPlainMap(nil, c.Image), c.AsOf, c.Version); err != nil {
+		img, err := c.FullImage()
+		if err != nil {
+			return n, fmt.Errorf("reading %s: %w", from, err)
+		}
+		if err := e.Send(keyText(c.Key.Hash), rangeKey, ddbjson.AppendPlainMap(nil, img), c.AsOf, c.Version); err != nil {
 			return n, err
 		}
 		n++

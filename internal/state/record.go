@@ -15,9 +15,14 @@ import (
 type Record struct {
 	// Live is false for a tombstone: the entity was deleted, and Version and
 	// Changed remain so that a stale snapshot row cannot bring it back.
-	Live    bool
-	Image   ddbjson.Map
-	Version string // exact decimal, "" when unknown
+	Live  bool
+	Image ddbjson.Map
+	// ImageBin is the image in its binary form (ddbjson.AppendBinary). A
+	// writer that has the image only in that form sets it instead of Image,
+	// and it is stored as it is; when Image is set, Image is stored. (Txn.Get
+	// gives both: the decoded Image and the stored bytes.)
+	ImageBin []byte
+	Version  string // exact decimal, "" when unknown
 	// VersionStale is set when changes without a version (Hackney events)
 	// were applied after Version was read: the true version is higher.
 	VersionStale bool
@@ -59,7 +64,11 @@ func appendRecord(dst []byte, r *Record) []byte {
 		dst = binary.AppendUvarint(dst, uint64(len(s)))
 		dst = append(dst, s...)
 	}
-	if r.Live {
+	switch {
+	case !r.Live:
+	case r.Image == nil && r.ImageBin != nil:
+		dst = append(dst, r.ImageBin...)
+	default:
 		dst = ddbjson.AppendBinary(dst, r.Image)
 	}
 	return dst

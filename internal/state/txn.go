@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/tidemark-dev/tidemark/internal/ddbjson"
 )
 
 // Txn gathers the writes of a group of changes and commits them in one
@@ -52,9 +54,25 @@ func (s *Store) Begin() *Txn {
 func txnKey(entity string, key []byte) string { return entity + "\x00" + string(key) }
 
 // Get returns the record of a key as this transaction sees it, or nil. The
-// returned record must not be modified: Put a new one instead.
+// returned record must not be modified: Put a new one instead. A live
+// record has its Image decoded; one read from the store also has ImageBin,
+// the stored bytes of that image, for comparing without decoding.
 func (t *Txn) Get(entity string, key []byte) (*Record, error) {
 	if r, ok := t.recs[txnKey(entity, key)]; ok {
+		if r.Live && r.Image == nil && r.ImageBin != nil {
+			// Written in this transaction in the binary form: decode a
+			// copy (r itself is encoded at commit as it is).
+			img, _, err := ddbjson.DecodeBinary(r.ImageBin)
+			if err != nil {
+				return nil, fmt.Errorf("reading state of %s: %w", entity, err)
+			}
+			dec := *r
+			dec.Image = img
+			if enc, ok := t.encoded[r]; ok {
+				t.encoded[&dec] = enc
+			}
+			return &dec, nil
+		}
 		return r, nil
 	}
 	raw, ok, err := t.s.get(recordKey(entity, key))
@@ -64,7 +82,11 @@ func (t *Txn) Get(entity string, key []byte) (*Record, error) {
 		}
 		return nil, nil
 	}
-	r, err := decodeRecord(raw)
+	r, img, err := decodeHeader(raw)
+	if err == nil && r.Live {
+		r.Image, _, err = ddbjson.DecodeBinary(img)
+		r.ImageBin = img // raw is our own copy
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading state of %s: %w", entity, err)
 	}

@@ -271,14 +271,22 @@ func (v *Verifier) compare(c *change.Change) (finding, error) {
 	case rec == nil || !rec.Live:
 		return finding{c: c, entry: &Entry{Key: c.Key.String(), Status: "missing_in_copy", Causes: v.causes.missing(c.Key.String())}}, nil
 	}
-	if bytes.Equal(ddbjson.AppendBinary(nil, c.Image), stored) {
+	bin := c.ImageBin
+	if c.Image != nil || bin == nil {
+		bin = ddbjson.AppendBinary(nil, c.Image)
+	}
+	if bytes.Equal(bin, stored) {
 		return finding{}, nil
 	}
 	img, _, err := ddbjson.DecodeBinary(stored)
 	if err != nil {
 		return finding{}, fmt.Errorf("stored image of %s: %w", c.Key, err)
 	}
-	diffs := v.diff(c.Image, img)
+	src, err := c.FullImage()
+	if err != nil {
+		return finding{}, err
+	}
+	diffs := v.diff(src, img)
 	if len(diffs) == 0 {
 		return finding{}, nil
 	}

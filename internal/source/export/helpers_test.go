@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/tidemark-dev/tidemark/internal/change"
+	"github.com/tidemark-dev/tidemark/internal/ddbjson"
 	"github.com/tidemark-dev/tidemark/internal/gen"
 	"github.com/tidemark-dev/tidemark/internal/source/export"
 )
@@ -206,4 +207,18 @@ func generate(t testing.TB, n, files int) generated {
 		t.Fatalf("generated %d items in %d files, want %d in %d", sum.Items, len(m.Files), n, files)
 	}
 	return generated{fsys: fsys, m: m, sum: sum, items: sum.Items}
+}
+
+// fullImage is a row's image as a Map (a full export's row carries it in
+// the binary form), failing the test unless it has one.
+func fullImage(t testing.TB, c *change.Change) ddbjson.Map {
+	t.Helper()
+	img, err := c.FullImage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img == nil {
+		t.Fatalf("row %s has no image", c.Key)
+	}
+	return img
 }

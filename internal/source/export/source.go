@@ -376,11 +376,16 @@ func (s *Source) row(line []byte, asOf time.Time) (*change.Change, error) {
 			c.AsOf, c.EventTime = inc.WriteTime, inc.WriteTime
 		}
 	} else {
-		item, err := ddbjson.DecodeExportLine(line)
+		// A full export's item is read straight into the stored form.
+		bin, err := ddbjson.TranscodeExportLine(make([]byte, 0, len(line)), line)
 		if err != nil {
 			return nil, err
 		}
-		keys, c.Image = item, item
+		c.ImageBin = bin
+		if err := s.binKeys(c); err != nil {
+			return nil, err
+		}
+		return c, nil
 	}
 	c.Key.Hash = keys[s.table.HashAttr]
 	if s.table.RangeAttr != "" {
@@ -395,4 +400,37 @@ func (s *Source) row(line []byte, asOf time.Time) (*change.Change, error) {
 		}
 	}
 	return c, nil
+}
+
+// binKeys sets the key and version of a change from its binary image.
+func (s *Source) binKeys(c *change.Change) error {
+	get := func(name string) (ddbjson.Value, error) {
+		rv, ok, err := ddbjson.RawGet(c.ImageBin, name)
+		if err != nil || !ok {
+			return ddbjson.Value{}, err
+		}
+		return rv.Value()
+	}
+	var err error
+	if c.Key.Hash, err = get(s.table.HashAttr); err != nil {
+		return fmt.Errorf("item key (%s): %w", s.table.HashAttr, err)
+	}
+	if s.table.RangeAttr != "" {
+		if c.Key.Range, err = get(s.table.RangeAttr); err != nil {
+			return fmt.Errorf("item key (%s): %w", s.table.RangeAttr, err)
+		}
+	}
+	if err := c.Key.Validate(); err != nil {
+		return fmt.Errorf("item key (%s): %w", s.table.HashAttr, err)
+	}
+	if s.table.VersionAttr != "" {
+		v, err := get(s.table.VersionAttr)
+		if err != nil {
+			return fmt.Errorf("item version (%s): %w", s.table.VersionAttr, err)
+		}
+		if v.Kind == ddbjson.KindN {
+			c.Version = v.Str
+		}
+	}
+	return nil
 }

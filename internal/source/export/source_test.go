@@ -78,15 +78,15 @@ func TestRows(t *testing.T) {
 		if c.Pos != want || r.Next != want {
 			t.Errorf("row %d: position %+v, next %+v; want %+v", i, c.Pos, r.Next, want)
 		}
-		if got := c.Image["id"]; got.Str != guid(i) {
+		if got := fullImage(t, c)["id"]; got.Str != guid(i) {
 			t.Errorf("row %d: image id %v", i, got)
 		}
 	}
-	img := recs[0].Change.Image
+	img := fullImage(t, recs[0].Change)
 	if len(img) != 5 || img["charges"].Map["rent"].Str != "112.54" || !img["isTenanted"].Bool || img["paymentReference"].Str != "0228000000" {
 		t.Errorf("image of row 0 = %v", img)
 	}
-	if v := recs[1].Change.Image["endOfTenureDate"]; v.Kind != ddbjson.KindNULL {
+	if v := fullImage(t, recs[1].Change)["endOfTenureDate"]; v.Kind != ddbjson.KindNULL {
 		t.Errorf("NULL attribute read as %v", v)
 	}
 }
@@ -286,7 +286,7 @@ func TestLongLine(t *testing.T) {
 		t.Fatalf("read %d records, want 4", len(recs))
 	}
 	for _, i := range []int{1, 3} {
-		img := recs[i].Change.Image
+		img := fullImage(t, recs[i].Change)
 		if img["notes"].Str != big || len(img["list"].List) != 2 || recs[i].Next.Offset != int64(i+1) {
 			t.Errorf("long row %d: notes of %d bytes, list %v, offset %d", i, len(img["notes"].Str), img["list"], recs[i].Next.Offset)
 		}
@@ -310,7 +310,7 @@ func TestWorkersSameRows(t *testing.T) {
 		}
 		out := make([]string, len(recs))
 		for i, r := range recs {
-			out[i] = changetest.Identity(r) + " " + r.Change.Version + " " + string(ddbjson.AppendMap(nil, r.Change.Image))
+			out[i] = changetest.Identity(r) + " " + r.Change.Version + " " + string(ddbjson.AppendMap(nil, fullImage(t, r.Change)))
 		}
 		return out
 	}
