@@ -47,6 +47,23 @@ const recordFormat = 1
 
 // appendRecord appends the stored form of r.
 func appendRecord(dst []byte, r *Record) []byte {
+	dst = appendHeader(dst, r)
+	switch {
+	case !r.Live:
+	case r.binaryOnly():
+		dst = append(dst, r.ImageBin...)
+	default:
+		dst = ddbjson.AppendBinary(dst, r.Image)
+	}
+	return dst
+}
+
+// binaryOnly reports whether r is live with its image in the binary form
+// only: its stored form is its header, then ImageBin as it is.
+func (r *Record) binaryOnly() bool { return r.Live && r.Image == nil && r.ImageBin != nil }
+
+// appendHeader appends the stored form of r but its image.
+func appendHeader(dst []byte, r *Record) []byte {
 	var flags byte
 	if r.Live {
 		flags |= 1
@@ -63,13 +80,6 @@ func appendRecord(dst []byte, r *Record) []byte {
 	for _, s := range []string{r.Version, r.Op, r.EventID, r.EventType, r.Source} {
 		dst = binary.AppendUvarint(dst, uint64(len(s)))
 		dst = append(dst, s...)
-	}
-	switch {
-	case !r.Live:
-	case r.Image == nil && r.ImageBin != nil:
-		dst = append(dst, r.ImageBin...)
-	default:
-		dst = ddbjson.AppendBinary(dst, r.Image)
 	}
 	return dst
 }

@@ -29,6 +29,7 @@ type Store struct {
 	deadSeq   uint64
 	inconsSeq uint64
 	gens      map[string]uint64 // applied changes per entity, ever
+	batchHint int               // the size of the last committed batch
 }
 
 // Options tunes the store.

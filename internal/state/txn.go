@@ -36,7 +36,7 @@ func (s *Store) Begin() *Txn {
 	s.mu.Lock()
 	t := &Txn{
 		s:         s,
-		b:         s.db.NewBatch(),
+		b:         s.db.NewBatchWithSize(s.batchHint),
 		recs:      map[string]*Record{},
 		encoded:   map[*Record][]byte{},
 		events:    map[string]struct{}{},
@@ -120,6 +120,9 @@ func (t *Txn) AppendHistory(entity string, key []byte, prev, r *Record) error {
 	return t.b.Set(historyKey(entity, key, prev.Seq), enc, nil)
 }
 
+// maxBatchHint caps the memory a new batch starts with.
+const maxBatchHint = 16 << 20
+
 // parallelEncodeMin is the number of records to encode from which Commit
 // encodes on every core.
 const parallelEncodeMin = 128
@@ -132,8 +135,8 @@ const parallelEncodeMin = 128
 func (t *Txn) encodeRecords() {
 	var todo []*Record
 	for _, r := range t.recs {
-		if _, ok := t.encoded[r]; !ok {
-			todo = append(todo, r)
+		if _, ok := t.encoded[r]; !ok && !r.binaryOnly() {
+			todo = append(todo, r) // (Commit writes a binaryOnly record itself)
 		}
 	}
 	workers := min(runtime.GOMAXPROCS(0), len(todo)/(parallelEncodeMin/2))
@@ -259,7 +262,21 @@ func (t *Txn) Commit() error {
 	t.encodeRecords()
 	for k, r := range t.recs {
 		t.buf = append(append(t.buf[:0], pRecord, 0), k...)
-		if err := t.b.Set(t.buf, t.encoded[r], nil); err != nil {
+		enc, ok := t.encoded[r]
+		if ok || !r.binaryOnly() {
+			if err := t.b.Set(t.buf, enc, nil); err != nil {
+				return err
+			}
+			continue
+		}
+		// A binary image goes into the batch with one copy.
+		n := len(t.buf)
+		t.buf = appendHeader(t.buf, r)
+		hdr := t.buf[n:]
+		op := t.b.SetDeferred(n, len(hdr)+len(r.ImageBin))
+		copy(op.Key, t.buf[:n])
+		copy(op.Value[copy(op.Value, hdr):], r.ImageBin)
+		if err := op.Finish(); err != nil {
 			return err
 		}
 	}
@@ -290,6 +307,9 @@ func (t *Txn) Commit() error {
 		t.s.gens[e] = g
 	}
 	t.s.deadSeq, t.s.inconsSeq = t.deadSeq, t.inconsSeq
+	// The next batch is likely this one's size: start it there, not
+	// growing by doubling (capped: one odd batch must not pin memory).
+	t.s.batchHint = min(len(t.b.Repr()), maxBatchHint)
 	return t.b.Close()
 }
 
