@@ -129,21 +129,6 @@ func validSegment(s string) bool {
 
 // inferPass reads every row once and gathers the statistics the schema is
 // built from.
-func inferPass(ctx context.Context, kind Kind, scan Scanner) (*tableStats, error) {
-	st := newTableStats()
-	var n int64
-	err := scan(func(r *Row) error {
-		if n%checkEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		n++
-		return st.add(r, kind)
-	})
-	return st, err
-}
-
 // writePass reads every row again and writes them to temp files, then
 // commits the files. A row the schema pass did not see (an unstable
 // Scanner) is still written: what does not fit goes to _leftovers.
