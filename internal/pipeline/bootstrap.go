@@ -83,6 +83,16 @@ func (p *Pipeline) bootstrapOne(ctx context.Context, src config.ExportSource) er
 	if err := txn.Commit(); err != nil {
 		return err
 	}
+	if !m.Summary.Incremental() {
+		// A first load need not look up keys it has not written.
+		fresh, err := p.Store.BeginFreshLoad(src.Entity, m.Summary.ItemCount)
+		if err != nil {
+			return fmt.Errorf("bootstrapping %s: %w", src.Entity, err)
+		}
+		if fresh {
+			defer p.Store.EndFreshLoad(src.Entity)
+		}
+	}
 	pr := p.progress()
 	pr.Start(fmt.Sprintf("bootstrap %s (export %s)", src.Entity, m.ID), m.Summary.ItemCount, "items")
 	defer pr.Done()

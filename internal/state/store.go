@@ -28,8 +28,9 @@ type Store struct {
 	mu        sync.Mutex
 	deadSeq   uint64
 	inconsSeq uint64
-	gens      map[string]uint64 // applied changes per entity, ever
-	batchHint int               // the size of the last committed batch
+	gens      map[string]uint64     // applied changes per entity, ever
+	batchHint int                   // the size of the last committed batch
+	fresh     map[string]*keyFilter // entities in a fresh load (fresh.go)
 }
 
 // Options tunes the store.

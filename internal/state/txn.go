@@ -75,6 +75,9 @@ func (t *Txn) Get(entity string, key []byte) (*Record, error) {
 		}
 		return r, nil
 	}
+	if f := t.s.fresh[entity]; f != nil && !f.mayContain(key) {
+		return nil, nil // a fresh load has not written the key: it has no record
+	}
 	raw, ok, err := t.s.get(recordKey(entity, key))
 	if err != nil || !ok {
 		if err != nil {
@@ -97,6 +100,9 @@ func (t *Txn) Get(entity string, key []byte) (*Record, error) {
 // Put sets the record of a key. It is encoded at commit, so the caller must
 // not change r afterwards except through Get and Put of this transaction.
 func (t *Txn) Put(entity string, key []byte, r *Record) {
+	if f := t.s.fresh[entity]; f != nil {
+		f.add(key) // (if this transaction is discarded, the filter only says "may hold" more often)
+	}
 	t.recs[txnKey(entity, key)] = r
 }
 
