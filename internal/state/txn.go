@@ -68,9 +68,6 @@ func (t *Txn) Get(entity string, key []byte) (*Record, error) {
 			}
 			dec := *r
 			dec.Image = img
-			if enc, ok := t.encoded[r]; ok {
-				t.encoded[&dec] = enc
-			}
 			return &dec, nil
 		}
 		return r, nil
@@ -315,7 +312,7 @@ func (t *Txn) Commit() error {
 	t.s.deadSeq, t.s.inconsSeq = t.deadSeq, t.inconsSeq
 	// The next batch is likely this one's size: start it there, not
 	// growing by doubling (capped: one odd batch must not pin memory).
-	t.s.batchHint = min(len(t.b.Repr()), maxBatchHint)
+	t.s.batchHint = min(t.b.Len(), maxBatchHint)
 	return t.b.Close()
 }
 

@@ -2,6 +2,7 @@ package lake
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 )
@@ -25,8 +26,12 @@ type statBatch struct {
 }
 
 const (
-	statBatchRows = 512
-	statBatches   = 4
+	statBatchRows  = 512
+	statBatchBytes = 1 << 20 // a batch of large items is sent sooner
+	statBatches    = 4
+	// statKeepBytes is the most a batch's buffer keeps for its next use:
+	// one of huge items (DynamoDB allows 400 KB) is dropped instead.
+	statKeepBytes = 4 << 20
 )
 
 func inferPass(ctx context.Context, kind Kind, scan Scanner) (*tableStats, error) {
@@ -37,7 +42,8 @@ func inferPass(ctx context.Context, kind Kind, scan Scanner) (*tableStats, error
 		free <- &statBatch{}
 	}
 	done := make(chan struct{})
-	var werr error // the statistics goroutine's first error; read after done
+	failed := make(chan struct{}) // closed on the statistics' first error
+	var werr error                // that error; read after done
 	go func() {
 		defer close(done)
 		var r Row
@@ -49,10 +55,15 @@ func inferPass(ctx context.Context, kind Kind, scan Scanner) (*tableStats, error
 				s := &b.rows[i]
 				r.Version, r.EventTime, r.ValidFrom, r.ValidTo = s.version, s.eventTime, s.validFrom, s.until
 				r.ImageBin = b.bytes[s.start:s.end:s.end]
-				werr = st.add(&r, kind)
+				if werr = st.add(&r, kind); werr != nil {
+					close(failed)
+				}
 			}
 			clear(b.rows)
 			b.rows, b.bytes = b.rows[:0], b.bytes[:0]
+			if cap(b.bytes) > statKeepBytes {
+				b.bytes = nil
+			}
 			free <- b
 		}
 	}()
@@ -63,7 +74,7 @@ func inferPass(ctx context.Context, kind Kind, scan Scanner) (*tableStats, error
 		case full <- cur:
 			cur = nil
 			return true
-		case <-done:
+		case <-failed:
 			return false
 		}
 	}
@@ -78,8 +89,8 @@ func inferPass(ctx context.Context, kind Kind, scan Scanner) (*tableStats, error
 		if cur == nil {
 			select {
 			case cur = <-free:
-			case <-done:
-				return werr
+			case <-failed:
+				return errStatsFailed
 			}
 		}
 		img, err := sc.image(r)
@@ -87,15 +98,12 @@ func inferPass(ctx context.Context, kind Kind, scan Scanner) (*tableStats, error
 			return err
 		}
 		start := len(cur.bytes)
-		cur.bytes = append(cur.bytes, img...)
-		if img == nil {
-			cur.bytes = cur.bytes[:start] // no image (a delete row): ImageBin stays nil below
-		}
+		cur.bytes = append(cur.bytes, img...) // (no image, a delete row: an empty one)
 		s := statRow{version: strings.Clone(r.Version), eventTime: r.EventTime, validFrom: r.ValidFrom, until: r.ValidTo,
 			start: start, end: len(cur.bytes)}
 		cur.rows = append(cur.rows, s)
-		if len(cur.rows) == statBatchRows && !send() {
-			return werr
+		if (len(cur.rows) == statBatchRows || len(cur.bytes) >= statBatchBytes) && !send() {
+			return errStatsFailed
 		}
 		return nil
 	})
@@ -104,8 +112,12 @@ func inferPass(ctx context.Context, kind Kind, scan Scanner) (*tableStats, error
 	}
 	close(full)
 	<-done
-	if err == nil {
-		err = werr
+	if werr != nil {
+		err = werr // the statistics' error, not the scan's errStatsFailed
 	}
 	return st, err
 }
+
+// errStatsFailed stops the scan when the statistics failed; inferPass
+// returns their error instead.
+var errStatsFailed = errors.New("schema statistics failed")

@@ -127,8 +127,6 @@ func validSegment(s string) bool {
 	return true
 }
 
-// inferPass reads every row once and gathers the statistics the schema is
-// built from.
 // writePass reads every row again and writes them to temp files, then
 // commits the files. A row the schema pass did not see (an unstable
 // Scanner) is still written: what does not fit goes to _leftovers.
