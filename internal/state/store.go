@@ -49,9 +49,12 @@ func Open(dir string, o Options) (*Store, error) {
 	cache := pebble.NewCache(o.CacheBytes)
 	defer cache.Unref()
 	opts := &pebble.Options{
-		FormatMajorVersion:          pebble.FormatNewest,
-		Cache:                       cache,
-		MemTableSize:                32 << 20,
+		FormatMajorVersion: pebble.FormatNewest,
+		Cache:              cache,
+		// 24 MiB memtables: follow at 1M entities peaked at 300 MiB with
+		// 32 MiB ones (up to four are held while flushes catch up), 281
+		// MiB with these, at the same speed; a bootstrap is as fast.
+		MemTableSize:                24 << 20,
 		MemTableStopWritesThreshold: 4,
 		L0CompactionThreshold:       4,
 		CompactionConcurrencyRange:  func() (int, int) { return 1, 2 },
