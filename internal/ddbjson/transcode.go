@@ -104,7 +104,14 @@ func (p *parser) binAttrMap(t *transcoder) error {
 // name order, behind their count.
 func (t *transcoder) finishMap(base, start int) {
 	ms := t.spans[base:]
-	slices.SortStableFunc(ms, func(a, b span) int { return strings.Compare(a.key, b.key) })
+	// By name, then by position: equal names keep their order without a
+	// stable sort (insertion sort's n² compares on a 30-attribute item).
+	slices.SortFunc(ms, func(a, b span) int {
+		if c := strings.Compare(a.key, b.key); c != 0 {
+			return c
+		}
+		return a.start - b.start
+	})
 	// Of repeated names, keep the last written (the last of each run).
 	kept := ms[:0]
 	for i, m := range ms {
