@@ -88,6 +88,10 @@ func TestEmptyTable(t *testing.T) {
 // no partial part visible, no temp file, and yesterday's and today's
 // earlier files untouched.
 func TestFailedPublishKeepsPreviousFiles(t *testing.T) {
+	// Small spool batches, so that rows reach the writer while the scan
+	// goes on, and its temp files exist when the scan fails.
+	defer func(n int) { spoolBatchRows = n }(spoolBatchRows)
+	spoolBatchRows = 8
 	dir := t.TempDir()
 	opts := Options{Dir: dir, Entity: "tenure", Kind: Current, Now: testNow, RowGroupRows: 10, FileRows: 50}
 	prev, err := Publish(context.Background(), opts, genScanner(120))
@@ -209,14 +213,22 @@ func TestOptionsValidated(t *testing.T) {
 func checkOnlyTempsAdded(t *testing.T, part string) {
 	t.Helper()
 	var parts, temps int
-	for _, name := range allFiles(t, part) {
-		switch {
-		case strings.HasPrefix(name, ".tmp-part-") && !strings.HasSuffix(name, ".parquet"):
-			temps++
-		case strings.HasPrefix(name, "part-"):
-			parts++
-		default:
-			t.Errorf("unexpected file %s", name)
+	// The rows read so far are written on other goroutines: wait until
+	// they have reached the third part.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		parts, temps = 0, 0
+		for _, name := range allFiles(t, part) {
+			switch {
+			case strings.HasPrefix(name, ".tmp-part-") && !strings.HasSuffix(name, ".parquet"):
+				temps++
+			case strings.HasPrefix(name, "part-"):
+				parts++
+			default:
+				t.Errorf("unexpected file %s", name)
+			}
+		}
+		if temps >= 3 || time.Now().After(deadline) {
+			break
 		}
 	}
 	if parts != 3 || temps != 3 {

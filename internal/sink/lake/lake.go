@@ -138,12 +138,8 @@ func writePass(ctx context.Context, opts Options, tbl *table, scan Scanner) (Res
 	sh := newShredder(tbl, opts.Now)
 	pipe := newRowPipe(pw)
 	var n int64
-	err = scan(func(r *Row) error {
-		if n%checkEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
+	// Three goroutines: reading the store, shredding, encoding.
+	err = spool(ctx, scan, func(r *Row) error {
 		n++
 		row, err := sh.shred(r)
 		if err != nil {

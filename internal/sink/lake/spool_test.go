@@ -3,8 +3,11 @@ package lake
 import (
 	"context"
 	"errors"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tidemark-dev/tidemark/internal/ddbjson"
 )
@@ -31,7 +34,7 @@ func TestInferPassDamagedImage(t *testing.T) {
 		return nil
 	}
 	_, err := inferPass(context.Background(), Current, scan)
-	if err == nil || errors.Is(err, errStatsFailed) {
+	if err == nil || errors.Is(err, errSpoolStopped) {
 		t.Fatalf("inferPass over a damaged image = %v, want the decoding error", err)
 	}
 	if read > total/2 {
@@ -86,4 +89,41 @@ func sameColumns(a, b []Column) bool {
 		}
 	}
 	return true
+}
+
+// TestSpoolKeepsRows: every field of every row reaches fn as the scanner
+// gave it, in order, images in the binary form (none for a delete row),
+// with batches sent by rows and by bytes.
+func TestSpoolKeepsRows(t *testing.T) {
+	var rows []Row
+	for i := range 2000 {
+		r := tenureRow(i)
+		r.Version, r.Op, r.EventID, r.EventType, r.Source = fmt.Sprint(i), "update", fmt.Sprintf("ev-%d", i), "TenureUpdatedEvent", "TenureAPI"
+		r.EventTime, r.IngestedAt = testNow.Add(time.Duration(i)*time.Second), testNow.Add(time.Hour)
+		r.ValidFrom, r.ValidTo = testNow.Add(-time.Duration(i)*time.Minute), testNow.Add(time.Duration(i)*time.Minute)
+		switch {
+		case i%13 == 0:
+			r.Image = nil // a delete row
+		case i%5 == 0:
+			r.Image["notes"] = ddbjson.S(strings.Repeat("x", 5000)) // fills batches by bytes
+		case i%3 == 0:
+			r.ImageBin, r.Image = ddbjson.AppendBinary(nil, r.Image), nil
+		}
+		rows = append(rows, r)
+	}
+	i := 0
+	err := spool(context.Background(), sliceScanner(rows), func(got *Row) error {
+		want := rows[i]
+		if want.Image != nil {
+			want.ImageBin, want.Image = ddbjson.AppendBinary(nil, want.Image), nil
+		}
+		if !reflect.DeepEqual(*got, want) {
+			t.Fatalf("row %d:\n got  %+v\n want %+v", i, *got, want)
+		}
+		i++
+		return nil
+	})
+	if err != nil || i != len(rows) {
+		t.Fatalf("spool: %v after %d of %d rows", err, i, len(rows))
+	}
 }
