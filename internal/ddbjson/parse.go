@@ -446,6 +446,17 @@ func (p *parser) parseAttrMap() (Map, error) {
 // parseAttr reads one DynamoDB JSON attribute value: {"TYPE": value}.
 func (p *parser) parseAttr() (Value, error) {
 	var v Value
+	err := p.attrValue(func(typ string) error {
+		var err error
+		v, err = p.parseTyped(typ)
+		return err
+	})
+	return v, err
+}
+
+// attrValue reads the {"TYPE": value} wrapper of one attribute value,
+// calling read with the type to read the value.
+func (p *parser) attrValue(read func(typ string) error) error {
 	seen := false
 	// The {"TYPE": ...} wrapper is not a level of nesting: only the maps and
 	// lists inside count towards MaxDepth, as in plain JSON.
@@ -455,15 +466,13 @@ func (p *parser) parseAttr() (Value, error) {
 			return p.errf("attribute value with more than one type")
 		}
 		seen = true
-		var err error
-		v, err = p.parseTyped(typ)
-		return err
+		return read(typ)
 	})
 	p.depth++
 	if err == nil && !seen {
 		err = p.errf("attribute value with no type")
 	}
-	return v, err
+	return err
 }
 
 func (p *parser) parseTyped(typ string) (Value, error) {

@@ -138,21 +138,7 @@ func (t *transcoder) insertCount(start, n int) {
 
 // binAttr transcodes one attribute value: {"TYPE": value}.
 func (p *parser) binAttr(t *transcoder) error {
-	seen := false
-	// As in parseAttr, the {"TYPE": ...} wrapper is not a level of nesting.
-	p.depth--
-	err := p.object(func(typ string) error {
-		if seen {
-			return p.errf("attribute value with more than one type")
-		}
-		seen = true
-		return p.binTyped(t, typ)
-	})
-	p.depth++
-	if err == nil && !seen {
-		err = p.errf("attribute value with no type")
-	}
-	return err
+	return p.attrValue(func(typ string) error { return p.binTyped(t, typ) })
 }
 
 func (p *parser) binTyped(t *transcoder, typ string) error {
