@@ -1,0 +1,442 @@
+package ddbjson
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"unsafe"
+)
+
+// Patching works on the binary form (AppendBinary) in place: a partial
+// update of a stored item copies the bytes of the attributes it leaves alone
+// and encodes only the ones it sets, instead of decoding the item into a Map,
+// assigning, comparing and encoding the whole map again.
+
+// PatchBinary appends to dst the binary form of the map base (as
+// AppendBinary writes it; bytes after the map are ignored) with every
+// top-level attribute of set put into it, replacing an attribute of the same
+// name or inserted at its place in name order. The bytes are those of
+// AppendBinary(dst, merged), where merged is DecodeBinary(base) with each
+// entry of set assigned: a KindInvalid value in set is written as NULL and
+// counts as a member.
+//
+// changed reports whether merged differs from base as EqualMaps compares
+// them: false when every value of set equals the one base holds, numbers by
+// value, and NULL (or KindInvalid) equal to an absent attribute.
+//
+// Attributes of base that set does not name are copied byte for byte. A base
+// whose bytes are not exactly what AppendBinary writes (keys out of order,
+// a long-form uvarint, a BOOL byte other than 0 or 1) is decoded and encoded
+// again instead, so the result is the same for every base DecodeBinary
+// accepts; a base it rejects (truncated, corrupt) is an error, and dst is
+// returned unchanged. dst may share memory with base.
+func PatchBinary(dst, base []byte, set Map) (out []byte, changed bool, err error) {
+	if overlaps(dst[len(dst):cap(dst)], base) {
+		base = bytes.Clone(base) // appending to dst would overwrite base
+	}
+	var arr [32]string
+	keys := set.appendSortedKeys(arr[:0])
+	if out, changed, ok := patchCanonical(dst, base, set, keys); ok {
+		return out, changed, nil
+	}
+	return patchDecoded(dst, base, set)
+}
+
+// patchCanonical is PatchBinary for a base in AppendBinary's exact form,
+// walked once. ok is false, with nothing appended to dst, when base is
+// malformed or in another form.
+func patchCanonical(dst, base []byte, set Map, keys []string) (out []byte, changed, ok bool) {
+	n, rest, ok := canonCount(base)
+	if !ok {
+		return dst, false, false
+	}
+	start := len(dst)
+	// The count is written for the members base has, and corrected at the
+	// end if set adds some.
+	dst = binary.AppendUvarint(dst, uint64(n))
+	countLen := len(dst) - start
+	total := 0
+	copied := len(base) - len(rest) // base bytes before this are in dst or replaced
+	ki := 0
+	var prev []byte
+	for i := range n {
+		at := len(base) - len(rest)
+		var k []byte
+		if k, rest, ok = canonBytes(rest); !ok || (i > 0 && !ascending(prev, k)) {
+			return dst[:start], false, false
+		}
+		prev = k
+		val := rest
+		if rest, ok = skipCanonical(rest, 1); !ok {
+			return dst[:start], false, false
+		}
+		name := unsafeString(k)
+		for ki < len(keys) && keys[ki] < name {
+			dst = append(dst, base[copied:at]...)
+			copied = at
+			v := set[keys[ki]]
+			dst = appendBinaryValue(appendBytes(dst, keys[ki]), v)
+			changed = changed || !v.IsNull()
+			total++
+			ki++
+		}
+		if ki < len(keys) && keys[ki] == name {
+			dst = append(dst, base[copied:at]...)
+			copied = len(base) - len(rest)
+			v := set[name]
+			dst = appendBinaryValue(appendBytes(dst, name), v)
+			if !changed {
+				old := RawValue{Kind: Kind(val[0]), body: val[1 : len(val)-len(rest)]}
+				eq, err := RawEqual(old, v)
+				if err != nil {
+					return dst[:start], false, false
+				}
+				changed = !eq
+			}
+			ki++
+		}
+		total++
+	}
+	dst = append(dst, base[copied:len(base)-len(rest)]...)
+	for ; ki < len(keys); ki++ {
+		v := set[keys[ki]]
+		dst = appendBinaryValue(appendBytes(dst, keys[ki]), v)
+		changed = changed || !v.IsNull()
+		total++
+	}
+	if total != n {
+		var c [binary.MaxVarintLen64]byte
+		count := binary.AppendUvarint(c[:0], uint64(total))
+		if len(count) == countLen {
+			copy(dst[start:], count)
+		} else {
+			dst = slices.Replace(dst, start, start+countLen, count...)
+		}
+	}
+	return dst, changed, true
+}
+
+// patchDecoded is PatchBinary by way of a Map, for a base that is not in
+// AppendBinary's exact form.
+func patchDecoded(dst, base []byte, set Map) ([]byte, bool, error) {
+	d := binDecoder{s: string(base)}
+	m := d.m(0)
+	if d.err != nil {
+		return dst, false, fmt.Errorf("patching stored item: %w", d.err)
+	}
+	changed := false
+	for k, v := range set {
+		changed = changed || !Equal(m[k], v)
+		m[k] = v
+	}
+	return AppendBinary(dst, m), changed, nil
+}
+
+// overlaps reports whether a and b share memory.
+func overlaps(a, b []byte) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return false
+	}
+	a0, b0 := uintptr(unsafe.Pointer(unsafe.SliceData(a))), uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	return a0 < b0+uintptr(len(b)) && b0 < a0+uintptr(len(a))
+}
+
+// ascending reports whether name a sorts before name b, as AppendBinary
+// orders them; most names differ in their first byte.
+func ascending(a, b []byte) bool {
+	if len(a) > 0 && len(b) > 0 && a[0] != b[0] {
+		return a[0] < b[0]
+	}
+	return string(a) < string(b)
+}
+
+// canonUvarint reads a uvarint in the shortest form, as AppendUvarint
+// writes it.
+func canonUvarint(b []byte) (uint64, []byte, bool) {
+	if len(b) > 0 && b[0] < 0x80 {
+		return uint64(b[0]), b[1:], true
+	}
+	n, k := binary.Uvarint(b)
+	if k <= 0 || b[k-1] == 0 {
+		return 0, nil, false
+	}
+	return n, b[k:], true
+}
+
+// canonCount reads the count of a map, list or set; every element takes at
+// least a byte.
+func canonCount(b []byte) (int, []byte, bool) {
+	n, rest, ok := canonUvarint(b)
+	if !ok || n > uint64(len(rest)) {
+		return 0, nil, false
+	}
+	return int(n), rest, true
+}
+
+// canonBytes reads a length-prefixed string.
+func canonBytes(b []byte) ([]byte, []byte, bool) {
+	n, rest, ok := canonUvarint(b)
+	if !ok || n > uint64(len(rest)) {
+		return nil, nil, false
+	}
+	return rest[:n], rest[n:], true
+}
+
+// skipCanonical reads the value at the start of b and returns the bytes
+// after it. ok is false when the value is malformed, nested deeper than
+// DecodeBinary accepts (depth counts as binDecoder.value counts it), or not
+// byte for byte what AppendBinary writes for the value DecodeBinary reads
+// from it, so that copying its bytes would differ from encoding it again.
+func skipCanonical(b []byte, depth int) (rest []byte, ok bool) {
+	if depth > MaxDepth+1 || len(b) == 0 {
+		return nil, false
+	}
+	k := Kind(b[0])
+	b = b[1:]
+	switch k {
+	case KindS, KindN, KindB:
+		_, b, ok = canonBytes(b)
+		return b, ok
+	case KindBOOL:
+		if len(b) == 0 || b[0] > 1 {
+			return nil, false
+		}
+		return b[1:], true
+	case KindNULL:
+		return b, true
+	case KindM:
+		n, b, ok := canonCount(b)
+		var prev, key []byte
+		for i := 0; i < n && ok; i++ {
+			if key, b, ok = canonBytes(b); ok && i > 0 && !ascending(prev, key) {
+				ok = false // out of order, or a repeated name
+			}
+			if ok {
+				prev = key
+				b, ok = skipCanonical(b, depth+1)
+			}
+		}
+		return b, ok
+	case KindL:
+		n, b, ok := canonCount(b)
+		for i := 0; i < n && ok; i++ {
+			b, ok = skipCanonical(b, depth+1)
+		}
+		return b, ok
+	case KindSS, KindNS, KindBS:
+		n, b, ok := canonCount(b)
+		for i := 0; i < n && ok; i++ {
+			_, b, ok = canonBytes(b)
+		}
+		return b, ok
+	}
+	return nil, false
+}
+
+// RawEqual reports whether the stored value r equals v as Equal compares
+// decoded values: Equal(r.Value(), v), without decoding r where it can
+// (strings, numbers by value as CanonicalNumber compares them, binaries,
+// booleans, NULL, maps and lists of those). A zero RawValue, an attribute
+// RawGet did not find, equals NULL and a KindInvalid v, as Equal treats a
+// missing Map entry. The error is for bytes of r that do not decode, which
+// a RawValue read by this package never has.
+func RawEqual(r RawValue, v Value) (bool, error) {
+	if r.IsNull() || v.IsNull() {
+		return r.IsNull() && v.IsNull(), nil
+	}
+	if r.Kind != v.Kind {
+		return false, nil
+	}
+	switch r.Kind {
+	case KindS, KindN, KindB:
+		b, _, err := rawBytes(r.body)
+		if err != nil {
+			return false, fmt.Errorf("comparing stored %s value: %w", r.Kind, err)
+		}
+		switch r.Kind {
+		case KindS:
+			return string(b) == v.Str, nil
+		case KindN:
+			return equalNumbers(unsafeString(b), v.Str), nil
+		}
+		return bytes.Equal(b, v.Bin), nil
+	case KindBOOL:
+		if len(r.body) == 0 {
+			return false, fmt.Errorf("comparing stored BOOL value: %w", errShort)
+		}
+		return (r.body[0] == 1) == v.Bool, nil
+	case KindM:
+		return rawEqualMap(r, v.Map)
+	case KindL:
+		n, rest, err := rawCount(r.body)
+		if err != nil {
+			return false, fmt.Errorf("comparing stored L value: %w", err)
+		}
+		if n != len(v.List) {
+			return false, nil
+		}
+		for _, e := range v.List {
+			var re RawValue
+			if re, rest, err = rawValue(rest, 0); err != nil {
+				return false, fmt.Errorf("comparing stored L value: %w", err)
+			}
+			if eq, err := RawEqual(re, e); !eq || err != nil {
+				return false, err
+			}
+		}
+		return true, nil
+	case KindSS, KindNS:
+		if r.Len() != len(v.Strs) {
+			return false, nil // sets of different sizes, without decoding
+		}
+	case KindBS:
+		if r.Len() != len(v.Bins) {
+			return false, nil
+		}
+	}
+	return rawEqualDecoded(r, v)
+}
+
+// rawEqualDecoded is RawEqual by decoding r.
+func rawEqualDecoded(r RawValue, v Value) (bool, error) {
+	dv, err := r.Value()
+	if err != nil {
+		return false, fmt.Errorf("comparing stored %s value: %w", r.Kind, err)
+	}
+	return Equal(dv, v), nil
+}
+
+// rawEqualMap is RawEqual for an M value: EqualMaps of its members and m.
+// Members with repeated names or out of order (not as AppendBinary writes
+// them) are compared by decoding, where the last of a name wins.
+func rawEqualMap(r RawValue, m Map) (bool, error) {
+	n, rest, err := rawCount(r.body)
+	if err != nil {
+		return false, fmt.Errorf("comparing stored M value: %w", err)
+	}
+	eq, found := true, 0 // found: the non-NULL values of m whose name r has
+	var prev []byte
+	for i := range n {
+		var k []byte
+		if k, rest, err = rawBytes(rest); err != nil {
+			return false, fmt.Errorf("comparing stored M value: %w", err)
+		}
+		if i > 0 && !ascending(prev, k) {
+			return rawEqualDecoded(r, M(m))
+		}
+		prev = k
+		var rv RawValue
+		if rv, rest, err = rawValue(rest, 0); err != nil {
+			return false, fmt.Errorf("comparing stored M value: %w", err)
+		}
+		if !eq {
+			continue // still checking the names are in order
+		}
+		mv, ok := m[unsafeString(k)]
+		if eq, err = RawEqual(rv, mv); err != nil {
+			return false, err
+		}
+		if ok && !mv.IsNull() {
+			found++
+		}
+	}
+	if !eq {
+		return false, nil
+	}
+	for _, mv := range m {
+		if !mv.IsNull() {
+			found--
+		}
+	}
+	return found == 0, nil // no non-NULL value of m is missing from r
+}
+
+// equalNumbers reports whether CanonicalNumber(a) == CanonicalNumber(b),
+// without building the canonical strings where the numbers are valid.
+func equalNumbers(a, b string) bool {
+	if a == b {
+		return true
+	}
+	x, okx := splitNumber(a)
+	y, oky := splitNumber(b)
+	if !okx || !oky {
+		return CanonicalNumber(a) == CanonicalNumber(b)
+	}
+	if x.zero || y.zero {
+		return x.zero && y.zero
+	}
+	if x.neg != y.neg || x.exp != y.exp {
+		return false
+	}
+	// The significant digits, skipping the decimal points.
+	i, j := x.lo, y.lo
+	for {
+		for i < x.hi && x.mant[i] == '.' {
+			i++
+		}
+		for j < y.hi && y.mant[j] == '.' {
+			j++
+		}
+		if i == x.hi || j == y.hi {
+			return i == x.hi && j == y.hi
+		}
+		if x.mant[i] != y.mant[j] {
+			return false
+		}
+		i++
+		j++
+	}
+}
+
+// numberParts is a number as CanonicalNumber reads it: the significant
+// digits mant[lo:hi] (first to last non-zero digit, a decimal point among
+// them skipped), the exponent of the last of them, and the sign.
+type numberParts struct {
+	mant   string
+	lo, hi int
+	exp    int
+	neg    bool
+	zero   bool
+}
+
+// splitNumber reads s as CanonicalNumber does; ok is false where
+// CanonicalNumber returns s as it is (not a number, exponent out of range).
+func splitNumber(s string) (n numberParts, ok bool) {
+	if !ValidNumber(s) {
+		return n, false
+	}
+	if s[0] == '-' || s[0] == '+' {
+		n.neg = s[0] == '-'
+		s = s[1:]
+	}
+	mant, exp := s, 0
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		mant = s[:i]
+		e, err := strconv.Atoi(s[i+1:])
+		if err != nil || e > maxExponent || e < -maxExponent {
+			return n, false
+		}
+		exp = e
+	}
+	point := strings.IndexByte(mant, '.')
+	if point < 0 {
+		point = len(mant)
+	}
+	n.lo = strings.IndexAny(mant, "123456789")
+	if n.lo < 0 {
+		return numberParts{zero: true}, true
+	}
+	last := strings.LastIndexAny(mant, "123456789")
+	n.mant, n.hi = mant, last+1
+	// The place of the last significant digit: 10^(point-last-1) before
+	// the point, 10^(point-last) after it.
+	if last < point {
+		n.exp = exp + point - last - 1
+	} else {
+		n.exp = exp + point - last
+	}
+	return n, true
+}
