@@ -69,9 +69,49 @@ func sameImage(prev *state.Record, c *change.Change) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		return ddbjson.EqualMaps(prev.Image, img), nil
+		return equalToState(prev, img)
 	}
-	return ddbjson.EqualMaps(prev.Image, c.Image), nil
+	return equalToState(prev, c.Image)
+}
+
+// equalToState reports whether the live state prev's image equals img
+// (EqualMaps): bytes first when prev's image is binary, then by value.
+func equalToState(prev *state.Record, img ddbjson.Map) (bool, error) {
+	if prev.Image == nil && prev.ImageBin != nil {
+		if bytes.Equal(prev.ImageBin, ddbjson.AppendBinary(nil, img)) {
+			return true, nil
+		}
+	}
+	cur, err := prev.DecodedImage()
+	if err != nil {
+		return false, err
+	}
+	return ddbjson.EqualMaps(cur, img), nil
+}
+
+// stateField returns the value of a top-level attribute of the live state
+// prev (NULL when absent), read in place when its image is binary.
+func stateField(prev *state.Record, f string) (ddbjson.Value, error) {
+	if prev.Image != nil || prev.ImageBin == nil {
+		return prev.Image[f], nil
+	}
+	raw, ok, err := ddbjson.RawGet(prev.ImageBin, f)
+	if err != nil || !ok {
+		return ddbjson.Null(), err
+	}
+	return raw.Value()
+}
+
+// fieldEqual reports whether the live state prev holds v in field f.
+func fieldEqual(prev *state.Record, f string, v ddbjson.Value) (bool, error) {
+	if prev.Image != nil || prev.ImageBin == nil {
+		return ddbjson.Equal(prev.Image[f], v), nil
+	}
+	raw, _, err := ddbjson.RawGet(prev.ImageBin, f)
+	if err != nil {
+		return false, err
+	}
+	return ddbjson.RawEqual(raw, v)
 }
 
 // newerThanImage reports whether the state prev is newer than a full image
@@ -172,7 +212,11 @@ func (m *Materializer) reflected(c *change.Change, prev *state.Record) (reflecte
 		return true, false, nil
 	}
 	for f, v := range c.Image {
-		if !ddbjson.Equal(prev.Image[f], v) {
+		eq, err := fieldEqual(prev, f, v)
+		if err != nil {
+			return false, false, err
+		}
+		if !eq {
 			return false, true, nil
 		}
 	}
@@ -180,8 +224,11 @@ func (m *Materializer) reflected(c *change.Change, prev *state.Record) (reflecte
 }
 
 func (m *Materializer) upsert(txn *state.Txn, c *change.Change, key []byte, prev *state.Record) (Outcome, error) {
-	if prev != nil && prev.Live && ddbjson.EqualMaps(prev.Image, c.Image) {
-		return Unchanged, nil
+	if prev != nil && prev.Live {
+		same, err := equalToState(prev, c.Image)
+		if err != nil || same {
+			return Unchanged, err
+		}
 	}
 	rec := m.after(c, prev)
 	rec.Live, rec.Image = true, c.Image
@@ -215,22 +262,44 @@ func (m *Materializer) patch(txn *state.Txn, c *change.Change, key []byte, prev 
 		rec.Live, rec.Image = true, img
 		return Applied, m.commit(txn, c, key, prev, rec)
 	}
-	img := maps.Clone(prev.Image)
-	for f, v := range c.Image {
-		img[f] = v
+	rec := m.after(c, prev)
+	rec.Live = true
+	if prev.Image == nil && prev.ImageBin != nil {
+		// The stored image is patched in its binary form, without maps.
+		bin, changed, err := ddbjson.PatchBinary(nil, prev.ImageBin, c.Image)
+		if err != nil || !changed {
+			return Unchanged, err
+		}
+		rec.ImageBin = bin
+	} else {
+		img := maps.Clone(prev.Image)
+		for f, v := range c.Image {
+			img[f] = v
+		}
+		if ddbjson.EqualMaps(img, prev.Image) {
+			return Unchanged, nil
+		}
+		rec.Image = img
 	}
-	if ddbjson.EqualMaps(img, prev.Image) {
-		return Unchanged, nil
-	}
-	for _, f := range c.Old.SortedKeys() {
-		if want := c.Old[f]; !window && !ddbjson.Equal(want, prev.Image[f]) {
-			if err := m.inconsistency(txn, c, f, want, prev.Image[f]); err != nil {
+	if !window {
+		for _, f := range c.Old.SortedKeys() {
+			want := c.Old[f]
+			eq, err := fieldEqual(prev, f, want)
+			if err != nil {
+				return 0, err
+			}
+			if eq {
+				continue
+			}
+			found, err := stateField(prev, f)
+			if err != nil {
+				return 0, err
+			}
+			if err := m.inconsistency(txn, c, f, want, found); err != nil {
 				return 0, err
 			}
 		}
 	}
-	rec := m.after(c, prev)
-	rec.Live, rec.Image = true, img
 	return Applied, m.commit(txn, c, key, prev, rec)
 }
 

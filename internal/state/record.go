@@ -58,6 +58,19 @@ func appendRecord(dst []byte, r *Record) []byte {
 	return dst
 }
 
+// DecodedImage returns r's image as a map: Image, or ImageBin decoded
+// (into a new map each time: r is not changed); nil for a tombstone.
+func (r *Record) DecodedImage() (ddbjson.Map, error) {
+	if r.Image != nil || r.ImageBin == nil || !r.Live {
+		return r.Image, nil
+	}
+	m, _, err := ddbjson.DecodeBinary(r.ImageBin)
+	if err != nil {
+		return nil, fmt.Errorf("decoding a stored image: %w", err)
+	}
+	return m, nil
+}
+
 // binaryOnly reports whether r is live with its image in the binary form
 // only: its stored form is its header, then ImageBin as it is.
 func (r *Record) binaryOnly() bool { return r.Live && r.Image == nil && r.ImageBin != nil }

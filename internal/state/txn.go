@@ -8,8 +8,6 @@ import (
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
-
-	"github.com/tidemark-dev/tidemark/internal/ddbjson"
 )
 
 // Txn gathers the writes of a group of changes and commits them in one
@@ -55,21 +53,12 @@ func txnKey(entity string, key []byte) string { return entity + "\x00" + string(
 
 // Get returns the record of a key as this transaction sees it, or nil. The
 // returned record must not be modified: Put a new one instead. A live
-// record has its Image decoded; one read from the store also has ImageBin,
-// the stored bytes of that image, for comparing without decoding.
+// record holds its image as a map (Image) or only in the stored binary form
+// (ImageBin, Image nil), as every record read from the store does: the
+// rules read and patch that form in place, and Record.DecodedImage decodes
+// it when a map is needed.
 func (t *Txn) Get(entity string, key []byte) (*Record, error) {
 	if r, ok := t.recs[txnKey(entity, key)]; ok {
-		if r.Live && r.Image == nil && r.ImageBin != nil {
-			// Written in this transaction in the binary form: decode a
-			// copy (r itself is encoded at commit as it is).
-			img, _, err := ddbjson.DecodeBinary(r.ImageBin)
-			if err != nil {
-				return nil, fmt.Errorf("reading state of %s: %w", entity, err)
-			}
-			dec := *r
-			dec.Image = img
-			return &dec, nil
-		}
 		return r, nil
 	}
 	if f := t.s.fresh[entity]; f != nil && !f.mayContain(key) {
@@ -83,12 +72,11 @@ func (t *Txn) Get(entity string, key []byte) (*Record, error) {
 		return nil, nil
 	}
 	r, img, err := decodeHeader(raw)
-	if err == nil && r.Live {
-		r.Image, _, err = ddbjson.DecodeBinary(img)
-		r.ImageBin = img // raw is our own copy
-	}
 	if err != nil {
 		return nil, fmt.Errorf("reading state of %s: %w", entity, err)
+	}
+	if r.Live {
+		r.ImageBin = img // raw is our own copy
 	}
 	t.encoded[r] = raw // a superseded record is stored again as it is
 	return r, nil
