@@ -23,7 +23,11 @@ import (
 // Store is the state store. One writer at a time (the materializer) commits
 // transactions; readers may scan concurrently.
 type Store struct {
-	db *pebble.DB
+	db  *pebble.DB
+	dir string
+
+	logMu sync.Mutex
+	logs  map[string]*histLog // history logs opened (histlog.go)
 
 	mu        sync.Mutex
 	deadSeq   uint64
@@ -70,7 +74,7 @@ func Open(dir string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening state store %s: %w", dir, err)
 	}
-	s := &Store{db: db, gens: map[string]uint64{}}
+	s := &Store{db: db, dir: dir, gens: map[string]uint64{}}
 	if s.deadSeq, err = s.lastSeq(pDead); err != nil {
 		db.Close()
 		return nil, err
@@ -114,6 +118,9 @@ func (s *Store) Close() error {
 	}
 	err := s.db.Close()
 	s.db = nil
+	if cerr := s.closeLogs(); err == nil {
+		err = cerr
+	}
 	return err
 }
 
@@ -308,7 +315,14 @@ func (s *Store) scanHistory(entity string, decode func(k, v []byte) (*Record, []
 	hp := prefix(pHistory, entity)
 	go func() {
 		defer close(rows)
-		histErr <- s.scanDecoded(hp, decode, func(k []byte, r *Record, img []byte) error {
+		hdecode := func(k, v []byte) (*Record, []byte, error) {
+			row, err := s.historyValue(entity, v)
+			if err != nil {
+				return nil, nil, err
+			}
+			return decode(k, row)
+		}
+		histErr <- s.scanDecoded(hp, hdecode, func(k []byte, r *Record, img []byte) error {
 			key, seq, ok := splitHistoryKey(k, len(hp))
 			if !ok {
 				return fmt.Errorf("state store: bad history key %x", k)
@@ -382,7 +396,11 @@ func (s *Store) History(entity string, key []byte) ([]*Record, error) {
 		if len(k) != len(historyPrefix(entity, key))+8 {
 			return nil // a longer key that shares this prefix
 		}
-		r, err := decodeRecord(v)
+		row, err := s.historyValue(entity, v)
+		if err != nil {
+			return err
+		}
+		r, err := decodeRecord(row)
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"runtime"
 	"sync"
 
@@ -27,6 +28,7 @@ type Txn struct {
 	deadSeq   uint64
 	inconsSeq uint64
 	buf       []byte
+	hist      map[string]*histPending // history rows for the logs (histlog.go)
 }
 
 // Begin starts a transaction. Only one may be open at a time.
@@ -108,7 +110,22 @@ func (t *Txn) AppendHistory(entity string, key []byte, prev, r *Record) error {
 		enc = appendRecord(nil, prev)
 		t.encoded[prev] = enc
 	}
-	return t.b.Set(historyKey(entity, key, prev.Seq), enc, nil)
+	l, err := t.s.histLog(entity)
+	if err != nil {
+		return err
+	}
+	p := t.hist[entity]
+	if p == nil {
+		if t.hist == nil {
+			t.hist = map[string]*histPending{}
+		}
+		p = &histPending{log: l}
+		t.hist[entity] = p
+	}
+	off := l.end + int64(len(p.buf))
+	p.buf = append(p.buf, enc...)
+	t.buf = appendHistRef(t.buf[:0], off, len(enc), crc32.Checksum(enc, castagnoli))
+	return t.b.Set(historyKey(entity, key, prev.Seq), t.buf, nil)
 }
 
 // maxBatchHint caps the memory a new batch starts with.
@@ -277,6 +294,13 @@ func (t *Txn) Commit() error {
 			return err
 		}
 	}
+	// The history rows are durable in their logs before the batch that
+	// references them commits.
+	ends, err := t.writeHistory()
+	if err != nil {
+		t.b.Close()
+		return err
+	}
 	t.s.mu.Lock()
 	defer t.s.mu.Unlock()
 	newGens := map[string]uint64{}
@@ -296,6 +320,9 @@ func (t *Txn) Commit() error {
 	}
 	for e, g := range newGens {
 		t.s.gens[e] = g
+	}
+	for l, end := range ends {
+		l.end = end
 	}
 	t.s.deadSeq, t.s.inconsSeq = t.deadSeq, t.inconsSeq
 	// The next batch is likely this one's size: start it there, not

@@ -1,0 +1,179 @@
+package state
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tidemark-dev/tidemark/internal/change"
+	"github.com/tidemark-dev/tidemark/internal/ddbjson"
+)
+
+// supersede writes a new record of key k that supersedes its current one.
+func supersede(t *testing.T, txn *Txn, k string) {
+	t.Helper()
+	key := change.Key{Hash: ddbjson.S(k)}.Bytes()
+	prev, err := txn.Get("tenure", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq := uint64(1)
+	if prev != nil {
+		seq = prev.Seq + 1
+	}
+	r := rec(k, seq)
+	txn.Put("tenure", key, r)
+	if err := txn.AppendHistory("tenure", key, prev, r); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func keyHistorySeqs(t *testing.T, s *Store, k string) []uint64 {
+	t.Helper()
+	rows, err := s.History("tenure", change.Key{Hash: ddbjson.S(k)}.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs []uint64
+	for _, r := range rows {
+		if r.Image["id"].Str != k {
+			t.Fatalf("a history row of %s holds %v", k, r.Image["id"])
+		}
+		seqs = append(seqs, r.Seq)
+	}
+	return seqs
+}
+
+// TestHistoryLogCrash: history rows written to the log by a transaction
+// whose batch never committed are cut away when the store is opened again,
+// and the rows committed before and after read back whole.
+func TestHistoryLogCrash(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, dir)
+	for i := 0; i < 3; i++ {
+		txn := s.Begin()
+		supersede(t, txn, "a")
+		commit(t, txn)
+	}
+	logPath := filepath.Join(dir, "history", "tenure.log")
+	committed, err := os.Stat(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A transaction that dies between syncing its history rows and
+	// committing its batch.
+	txn := s.Begin()
+	supersede(t, txn, "a")
+	supersede(t, txn, "b")
+	if _, err := txn.writeHistory(); err != nil {
+		t.Fatal(err)
+	}
+	txn.Discard()
+	if grown, _ := os.Stat(logPath); grown.Size() <= committed.Size() {
+		t.Fatalf("the log did not grow (%d bytes)", grown.Size())
+	}
+	s.Close()
+
+	s = openStore(t, dir)
+	defer s.Close()
+	if got := keyHistorySeqs(t, s, "a"); len(got) != 3 || got[2] != 3 {
+		t.Fatalf("history of a after the crash = %v, want 1 2 3", got)
+	}
+	if after, _ := os.Stat(logPath); after.Size() != committed.Size() {
+		t.Fatalf("the log holds %d bytes after opening, want the committed %d", after.Size(), committed.Size())
+	}
+	txn = s.Begin()
+	supersede(t, txn, "a")
+	commit(t, txn)
+	if got := keyHistorySeqs(t, s, "a"); len(got) != 4 || got[3] != 4 {
+		t.Fatalf("history of a = %v, want 1 2 3 4", got)
+	}
+}
+
+// TestHistoryLogDamage: a log shorter than its committed end, or a row
+// whose bytes changed, is an error naming the log, never a wrong row.
+func TestHistoryLogDamage(t *testing.T) {
+	for _, tt := range []struct {
+		name, want string
+		damage     func(path string) error
+	}{
+		{"flipped byte", "checksum", func(path string) error {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			b[len(b)/2] ^= 0x40
+			return os.WriteFile(path, b, 0o644)
+		}},
+		{"truncated", "damaged", func(path string) error {
+			info, err := os.Stat(path)
+			if err != nil {
+				return err
+			}
+			return os.Truncate(path, info.Size()-3)
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := openStore(t, dir)
+			for i := 0; i < 3; i++ {
+				txn := s.Begin()
+				supersede(t, txn, "a")
+				commit(t, txn)
+			}
+			s.Close()
+			path := filepath.Join(dir, "history", "tenure.log")
+			if err := tt.damage(path); err != nil {
+				t.Fatal(err)
+			}
+			s = openStore(t, dir)
+			defer s.Close()
+			_, err := s.History("tenure", change.Key{Hash: ddbjson.S("a")}.Bytes())
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "tenure.log") {
+				t.Fatalf("History over a damaged log = %v, want an error naming it (%q)", err, tt.want)
+			}
+			err = s.ScanHistory("tenure", func([]byte, uint64, *Record) error { return nil })
+			if err == nil {
+				t.Fatal("ScanHistory over a damaged log succeeded")
+			}
+		})
+	}
+}
+
+// TestHistoryInlineRows: history keys written before the log existed hold
+// the record itself; they are read as before, beside rows in the log.
+func TestHistoryInlineRows(t *testing.T) {
+	s, _ := newStore(t)
+	key := change.Key{Hash: ddbjson.S("a")}.Bytes()
+	// Two rows as an older tidemark wrote them, then the current record.
+	b := s.db.NewBatch()
+	for seq := uint64(1); seq <= 2; seq++ {
+		if err := b.Set(historyKey("tenure", key, seq), appendRecord(nil, rec("a", seq)), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Set(recordKey("tenure", key), appendRecord(nil, rec("a", 3)), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Commit(nil); err != nil {
+		t.Fatal(err)
+	}
+	txn := s.Begin()
+	supersede(t, txn, "a") // row 3 goes to the log
+	commit(t, txn)
+	if got := keyHistorySeqs(t, s, "a"); len(got) != 4 || got[0] != 1 || got[3] != 4 {
+		t.Fatalf("history = %v, want 1 2 3 4", got)
+	}
+	var seqs []uint64
+	err := s.ScanHistoryImages("tenure", func(_ []byte, seq uint64, r *Record, img []byte) error {
+		if m, _, err := ddbjson.DecodeBinary(img); err != nil || m["id"].Str != "a" {
+			t.Errorf("row %d: image %v, %v", seq, m, err)
+		}
+		seqs = append(seqs, seq)
+		return nil
+	})
+	if err != nil || len(seqs) != 4 {
+		t.Fatalf("ScanHistoryImages: %v, %v; want 4 rows", seqs, err)
+	}
+}
