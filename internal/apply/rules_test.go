@@ -1,11 +1,14 @@
 package apply
 
 import (
+	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
 	"github.com/tidemark-dev/tidemark/internal/change"
 	"github.com/tidemark-dev/tidemark/internal/ddbjson"
+	"github.com/tidemark-dev/tidemark/internal/state"
 )
 
 var snapT = time.Date(2026, 11, 1, 2, 0, 0, 0, time.UTC)
@@ -137,49 +140,83 @@ func TestRules(t *testing.T) {
 			live: true, image: ddbjson.Map{"id": ddbjson.S("k"), "a": ddbjson.S("v6")}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			store := openStore(t, t.TempDir())
-			defer store.Close()
-			mat := newMat(store)
-			txn := mat.Begin()
-			if !tt.asOf.IsZero() {
-				if err := mat.SetSnapshotAsOf(txn, "t", tt.asOf); err != nil {
-					t.Fatal(err)
-				}
-			}
-			for i, s := range tt.steps {
-				got, err := mat.Apply(txn, s.c)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if got != s.want {
-					t.Fatalf("step %d (%s %s): got %s, want %s", i, s.c.Label(), s.c.EventID, got, s.want)
-				}
-			}
+		// Every case runs twice: all steps in one transaction (each step
+		// sees the previous one's record as written, images as maps), and
+		// each step in its own committed transaction (each step reads the
+		// stored record: its image in the binary form, patched in place).
+		// Both must give the same outcomes, state and inconsistencies.
+		var incons [2][]state.Inconsistency
+		for mode, perStep := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/step_txns=%v", tt.name, perStep), func(t *testing.T) {
+				store := openStore(t, t.TempDir())
+				defer store.Close()
+				incons[mode] = checkRulesCase(t, store, tt.asOf, tt.steps, perStep, tt.incons, tt.key, tt.live, tt.image)
+			})
+		}
+		if !reflect.DeepEqual(incons[0], incons[1]) {
+			t.Errorf("%s: inconsistencies differ between one transaction and one per step:\n%+v\n%+v", tt.name, incons[0], incons[1])
+		}
+	}
+}
+
+// checkRulesCase applies steps, committing after each one if perStep, and
+// checks their outcomes, the number of inconsistencies and the key's final
+// state (live, and image unless nil); it returns the inconsistencies.
+func checkRulesCase(t *testing.T, store *state.Store, asOf time.Time, steps []step, perStep bool, wantIncons int,
+	key string, live bool, image ddbjson.Map) []state.Inconsistency {
+	t.Helper()
+	mat := newMat(store)
+	txn := mat.Begin()
+	if !asOf.IsZero() {
+		if err := mat.SetSnapshotAsOf(txn, "t", asOf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, s := range steps {
+		got, err := mat.Apply(txn, s.c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != s.want {
+			t.Fatalf("step %d (%s %s): got %s, want %s", i, s.c.Label(), s.c.EventID, got, s.want)
+		}
+		if perStep {
 			if err := txn.Commit(); err != nil {
 				t.Fatal(err)
 			}
-			if int(mat.Stats.Inconsistencies) != tt.incons {
-				t.Fatalf("inconsistencies: got %d, want %d", mat.Stats.Inconsistencies, tt.incons)
-			}
-			rec, err := store.Get("t", change.Key{Hash: ddbjson.S(tt.key)}.Bytes())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tt.image == nil && !tt.live {
-				if rec != nil && rec.Live {
-					t.Fatalf("key is live: %s", ddbjson.AppendPlainMap(nil, rec.Image))
-				}
-				return
-			}
-			if rec == nil || rec.Live != tt.live {
-				t.Fatalf("record %+v, want live=%v", rec, tt.live)
-			}
-			if tt.image != nil && !ddbjson.EqualMaps(rec.Image, tt.image) {
-				t.Fatalf("image %s, want %s", ddbjson.AppendPlainMap(nil, rec.Image), ddbjson.AppendPlainMap(nil, tt.image))
-			}
-		})
+			txn = mat.Begin()
+		}
 	}
+	if err := txn.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	var incons []state.Inconsistency
+	if err := store.Inconsistencies(func(in *state.Inconsistency) error {
+		incons = append(incons, *in)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if int(mat.Stats.Inconsistencies) != wantIncons {
+		t.Fatalf("inconsistencies: got %d, want %d", mat.Stats.Inconsistencies, wantIncons)
+	}
+	rec, err := store.Get("t", change.Key{Hash: ddbjson.S(key)}.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if image == nil && !live {
+		if rec != nil && rec.Live {
+			t.Fatalf("key is live: %s", ddbjson.AppendPlainMap(nil, rec.Image))
+		}
+		return incons
+	}
+	if rec == nil || rec.Live != live {
+		t.Fatalf("record %+v, want live=%v", rec, live)
+	}
+	if image != nil && !ddbjson.EqualMaps(rec.Image, image) {
+		t.Fatalf("image %s, want %s", ddbjson.AppendPlainMap(nil, rec.Image), ddbjson.AppendPlainMap(nil, image))
+	}
+	return incons
 }
 
 func stream(c *change.Change) *change.Change {
@@ -240,5 +277,35 @@ func TestCompareVersions(t *testing.T) {
 		if got := compareVersions(tt.a, tt.b); got != tt.want {
 			t.Errorf("compareVersions(%s, %s) = %d, want %d", tt.a, tt.b, got, tt.want)
 		}
+	}
+}
+
+// TestPatchComparesByValue: a patch's oldData and newData are compared with
+// the state by value, whether the state is read from the store (its image
+// binary, patched in place) or was written in the same transaction: 1.50
+// equals 1.5, NULL equals an absent attribute, and only a real difference
+// is an inconsistency, with the expected and found values.
+func TestPatchComparesByValue(t *testing.T) {
+	snap := row("k", "3", snapT, "a", "1")
+	snap.Image["n"] = ddbjson.N("1.5")
+	after := snapT.Add(time.Minute)
+	old := ddbjson.Map{"a": ddbjson.S("1"), "n": ddbjson.N("1.50"), "z": ddbjson.Null(), "q": ddbjson.S("x")}
+	steps := []step{
+		{snap, Applied},
+		{ev("e1", "k", change.OpPatch, after, old, kv("a", "2")), Applied},
+		{ev("e2", "k", change.OpPatch, after.Add(time.Second), nil, ddbjson.Map{"zz": ddbjson.Null()}), Unchanged},
+		{ev("e3", "k", change.OpPatch, after.Add(2*time.Second), nil, ddbjson.Map{"n": ddbjson.N("1.50")}), Unchanged},
+	}
+	want := ddbjson.Map{"id": ddbjson.S("k"), "a": ddbjson.S("2"), "n": ddbjson.N("1.5"), "versionNumber": ddbjson.N("3")}
+	for _, perStep := range []bool{false, true} {
+		t.Run(fmt.Sprintf("step_txns=%v", perStep), func(t *testing.T) {
+			store := openStore(t, t.TempDir())
+			defer store.Close()
+			incons := checkRulesCase(t, store, snapT, steps, perStep, 1, "k", true, want)
+			in := incons[0]
+			if in.Field != "q" || string(in.Expected) != `"x"` || string(in.Found) != "null" || in.EventID != "e1" {
+				t.Fatalf("inconsistency %+v, want field q, expected \"x\", found null, event e1", in)
+			}
+		})
 	}
 }

@@ -36,7 +36,11 @@ func metaHistLog(entity string) string { return "hlog/" + entity }
 type histLog struct {
 	path string
 	f    *os.File
-	end  int64 // the committed end: rows past it are not referenced
+	// next is where the next rows go: the committed end when the log was
+	// opened, then past every row written since, whether or not its batch
+	// committed (a commit that fails may still have applied its batch, so
+	// rows written are never written over).
+	next int64
 }
 
 // histLog returns the entity's history log, opening it (and cutting what
@@ -64,7 +68,16 @@ func (s *Store) histLog(entity string) (*histLog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening the history log of %s: %w", entity, err)
 	}
-	info, err := f.Stat()
+	// The log's name (and the folder's) must be durable before a batch
+	// refers to its rows.
+	err = syncDir(dir)
+	if err == nil {
+		err = syncDir(s.dir)
+	}
+	var info os.FileInfo
+	if err == nil {
+		info, err = f.Stat()
+	}
 	if err == nil {
 		switch {
 		case info.Size() < end:
@@ -84,7 +97,7 @@ func (s *Store) histLog(entity string) (*histLog, error) {
 	if s.logs == nil {
 		s.logs = map[string]*histLog{}
 	}
-	l := &histLog{path: path, f: f, end: end}
+	l := &histLog{path: path, f: f, next: end}
 	s.logs[entity] = l
 	return l, nil
 }
@@ -134,27 +147,35 @@ type histPending struct {
 	buf []byte
 }
 
-// writeHistory appends the transaction's history rows to their logs and
-// syncs them; it returns the logs' new ends, which the batch records.
-func (t *Txn) writeHistory() (map[*histLog]int64, error) {
-	if len(t.hist) == 0 {
-		return nil, nil
-	}
-	ends := make(map[*histLog]int64, len(t.hist))
+// writeHistory appends the transaction's history rows to their logs, at
+// the offsets their references hold, and syncs them; the batch records the
+// logs' new ends.
+func (t *Txn) writeHistory() error {
 	for entity, p := range t.hist {
-		if _, err := p.log.f.WriteAt(p.buf, p.log.end); err != nil {
-			return nil, fmt.Errorf("writing the history log %s: %w", p.log.path, err)
+		if _, err := p.log.f.WriteAt(p.buf, p.log.next); err != nil {
+			return fmt.Errorf("writing the history log %s: %w", p.log.path, err)
 		}
 		if err := p.log.f.Sync(); err != nil {
-			return nil, fmt.Errorf("syncing the history log %s: %w", p.log.path, err)
+			return fmt.Errorf("syncing the history log %s: %w", p.log.path, err)
 		}
-		end := p.log.end + int64(len(p.buf))
-		ends[p.log] = end
-		if err := t.b.Set(prefix(pMeta, metaHistLog(entity)), strconv.AppendInt(nil, end, 10), nil); err != nil {
-			return nil, err
+		p.log.next += int64(len(p.buf))
+		if err := t.b.Set(prefix(pMeta, metaHistLog(entity)), strconv.AppendInt(nil, p.log.next, 10), nil); err != nil {
+			return err
 		}
 	}
-	return ends, nil
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // closeLogs closes the history logs.

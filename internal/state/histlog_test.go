@@ -66,7 +66,7 @@ func TestHistoryLogCrash(t *testing.T) {
 	txn := s.Begin()
 	supersede(t, txn, "a")
 	supersede(t, txn, "b")
-	if _, err := txn.writeHistory(); err != nil {
+	if err := txn.writeHistory(); err != nil {
 		t.Fatal(err)
 	}
 	txn.Discard()
@@ -175,5 +175,54 @@ func TestHistoryInlineRows(t *testing.T) {
 	})
 	if err != nil || len(seqs) != 4 {
 		t.Fatalf("ScanHistoryImages: %v, %v; want 4 rows", seqs, err)
+	}
+}
+
+// TestHistoryLogFailedCommit: in one process, rows written for a batch that
+// did not commit, or whose commit failed after applying it, are never
+// written over: the next transaction's rows go after them, and every
+// committed reference reads its own row.
+func TestHistoryLogFailedCommit(t *testing.T) {
+	s, _ := newStore(t)
+	for i := 0; i < 2; i++ {
+		txn := s.Begin()
+		supersede(t, txn, "a")
+		commit(t, txn)
+	}
+	// Rows synced, batch dropped.
+	txn := s.Begin()
+	supersede(t, txn, "a")
+	if err := txn.writeHistory(); err != nil {
+		t.Fatal(err)
+	}
+	txn.Discard()
+	// Rows synced, batch applied, but Commit never finished (pebble may
+	// report a WAL error after applying a batch). This batch holds the
+	// history reference of b's first record and the log's end, not the
+	// records, which Commit adds: b's reference outlives its record.
+	txn = s.Begin()
+	supersede(t, txn, "b")
+	supersede(t, txn, "b")
+	if err := txn.writeHistory(); err != nil {
+		t.Fatal(err)
+	}
+	if err := txn.b.Commit(nil); err != nil {
+		t.Fatal(err)
+	}
+	txn = s.Begin()
+	supersede(t, txn, "a")
+	supersede(t, txn, "b")
+	commit(t, txn)
+	if got := keyHistorySeqs(t, s, "a"); len(got) != 3 || got[2] != 3 {
+		t.Fatalf("history of a = %v, want 1 2 3", got)
+	}
+	// b: the applied reference (its row must read back whole: written
+	// over, its checksum would fail), then the record of the last batch.
+	if got := keyHistorySeqs(t, s, "b"); len(got) != 2 || got[0] != 1 || got[1] != 1 {
+		t.Fatalf("history of b = %v, want 1 1", got)
+	}
+	n := 0
+	if err := s.ScanHistory("tenure", func([]byte, uint64, *Record) error { n++; return nil }); err != nil || n != 5 {
+		t.Fatalf("ScanHistory: %d rows, %v; want 5", n, err)
 	}
 }

@@ -20,7 +20,8 @@ type Record struct {
 	// ImageBin is the image in its binary form (ddbjson.AppendBinary). A
 	// writer that has the image only in that form sets it instead of Image,
 	// and it is stored as it is; when Image is set, Image is stored. (Txn.Get
-	// gives both: the decoded Image and the stored bytes.)
+	// gives records read from the store with ImageBin only: DecodedImage
+	// decodes it.)
 	ImageBin []byte
 	Version  string // exact decimal, "" when unknown
 	// VersionStale is set when changes without a version (Hackney events)

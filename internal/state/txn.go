@@ -122,7 +122,7 @@ func (t *Txn) AppendHistory(entity string, key []byte, prev, r *Record) error {
 		p = &histPending{log: l}
 		t.hist[entity] = p
 	}
-	off := l.end + int64(len(p.buf))
+	off := l.next + int64(len(p.buf))
 	p.buf = append(p.buf, enc...)
 	t.buf = appendHistRef(t.buf[:0], off, len(enc), crc32.Checksum(enc, castagnoli))
 	return t.b.Set(historyKey(entity, key, prev.Seq), t.buf, nil)
@@ -296,8 +296,7 @@ func (t *Txn) Commit() error {
 	}
 	// The history rows are durable in their logs before the batch that
 	// references them commits.
-	ends, err := t.writeHistory()
-	if err != nil {
+	if err := t.writeHistory(); err != nil {
 		t.b.Close()
 		return err
 	}
@@ -320,9 +319,6 @@ func (t *Txn) Commit() error {
 	}
 	for e, g := range newGens {
 		t.s.gens[e] = g
-	}
-	for l, end := range ends {
-		l.end = end
 	}
 	t.s.deadSeq, t.s.inconsSeq = t.deadSeq, t.inconsSeq
 	// The next batch is likely this one's size: start it there, not
