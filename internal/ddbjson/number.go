@@ -75,13 +75,48 @@ const maxExponent = 1 << 30
 // equal strings: significant digits then the exponent ("1.50" and "15e-1"
 // both give "15e-1", zero gives "0"). An invalid number is returned as is.
 func CanonicalNumber(s string) string {
-	if !ValidNumber(s) {
-		return s
+	n, ok := splitNumber(s)
+	if !ok {
+		return s // not a number, or its exponent out of range: as written
 	}
-	orig := s
-	neg := false
+	if n.zero {
+		return "0"
+	}
+	var b strings.Builder
+	if n.neg {
+		b.WriteByte('-')
+	}
+	for i := n.lo; i < n.hi; i++ {
+		if n.mant[i] != '.' {
+			b.WriteByte(n.mant[i])
+		}
+	}
+	if n.exp != 0 {
+		b.WriteByte('e')
+		b.WriteString(strconv.Itoa(n.exp))
+	}
+	return b.String()
+}
+
+// numberParts is a number as CanonicalNumber reads it: the significant
+// digits mant[lo:hi] (first to last non-zero digit, a decimal point among
+// them skipped), the exponent of the last of them, and the sign.
+type numberParts struct {
+	mant   string
+	lo, hi int
+	exp    int
+	neg    bool
+	zero   bool
+}
+
+// splitNumber reads s as CanonicalNumber does; ok is false where
+// CanonicalNumber returns s as it is (not a number, exponent out of range).
+func splitNumber(s string) (n numberParts, ok bool) {
+	if !ValidNumber(s) {
+		return n, false
+	}
 	if s[0] == '-' || s[0] == '+' {
-		neg = s[0] == '-'
+		n.neg = s[0] == '-'
 		s = s[1:]
 	}
 	mant, exp := s, 0
@@ -89,31 +124,28 @@ func CanonicalNumber(s string) string {
 		mant = s[:i]
 		e, err := strconv.Atoi(s[i+1:])
 		if err != nil || e > maxExponent || e < -maxExponent {
-			return orig // exponent out of range: leave it as written
+			return n, false
 		}
 		exp = e
 	}
-	digits := mant
-	if i := strings.IndexByte(mant, '.'); i >= 0 {
-		digits = mant[:i] + mant[i+1:]
-		exp -= len(mant) - i - 1
+	point := strings.IndexByte(mant, '.')
+	if point < 0 {
+		point = len(mant)
 	}
-	digits = strings.TrimLeft(digits, "0")
-	if digits == "" {
-		return "0"
+	n.lo = strings.IndexAny(mant, "123456789")
+	if n.lo < 0 {
+		return numberParts{zero: true}, true
 	}
-	trimmed := strings.TrimRight(digits, "0")
-	exp += len(digits) - len(trimmed)
-	var b strings.Builder
-	if neg {
-		b.WriteByte('-')
+	last := strings.LastIndexAny(mant, "123456789")
+	n.mant, n.hi = mant, last+1
+	// The place of the last significant digit: 10^(point-last-1) before
+	// the point, 10^(point-last) after it.
+	if last < point {
+		n.exp = exp + point - last - 1
+	} else {
+		n.exp = exp + point - last
 	}
-	b.WriteString(trimmed)
-	if exp != 0 {
-		b.WriteByte('e')
-		b.WriteString(strconv.Itoa(exp))
-	}
-	return b.String()
+	return n, true
 }
 
 // Int64 returns the number s as an int64 when it is an integer that fits.

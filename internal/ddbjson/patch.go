@@ -5,8 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 	"unsafe"
 )
 
@@ -389,54 +387,4 @@ func equalNumbers(a, b string) bool {
 		i++
 		j++
 	}
-}
-
-// numberParts is a number as CanonicalNumber reads it: the significant
-// digits mant[lo:hi] (first to last non-zero digit, a decimal point among
-// them skipped), the exponent of the last of them, and the sign.
-type numberParts struct {
-	mant   string
-	lo, hi int
-	exp    int
-	neg    bool
-	zero   bool
-}
-
-// splitNumber reads s as CanonicalNumber does; ok is false where
-// CanonicalNumber returns s as it is (not a number, exponent out of range).
-func splitNumber(s string) (n numberParts, ok bool) {
-	if !ValidNumber(s) {
-		return n, false
-	}
-	if s[0] == '-' || s[0] == '+' {
-		n.neg = s[0] == '-'
-		s = s[1:]
-	}
-	mant, exp := s, 0
-	if i := strings.IndexAny(s, "eE"); i >= 0 {
-		mant = s[:i]
-		e, err := strconv.Atoi(s[i+1:])
-		if err != nil || e > maxExponent || e < -maxExponent {
-			return n, false
-		}
-		exp = e
-	}
-	point := strings.IndexByte(mant, '.')
-	if point < 0 {
-		point = len(mant)
-	}
-	n.lo = strings.IndexAny(mant, "123456789")
-	if n.lo < 0 {
-		return numberParts{zero: true}, true
-	}
-	last := strings.LastIndexAny(mant, "123456789")
-	n.mant, n.hi = mant, last+1
-	// The place of the last significant digit: 10^(point-last-1) before
-	// the point, 10^(point-last) after it.
-	if last < point {
-		n.exp = exp + point - last - 1
-	} else {
-		n.exp = exp + point - last
-	}
-	return n, true
 }
