@@ -10,11 +10,12 @@ import (
 	"github.com/tidemark-dev/tidemark/internal/ddbjson"
 )
 
-// supersede writes a new record of key k that supersedes its current one.
-func supersede(t *testing.T, txn *Txn, k string) {
+// supersedeIn writes a new record of key k of entity that supersedes its
+// current one, with a history row.
+func supersedeIn(t *testing.T, txn *Txn, entity, k string) {
 	t.Helper()
 	key := change.Key{Hash: ddbjson.S(k)}.Bytes()
-	prev, err := txn.Get("tenure", key)
+	prev, err := txn.Get(entity, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,11 +24,13 @@ func supersede(t *testing.T, txn *Txn, k string) {
 		seq = prev.Seq + 1
 	}
 	r := rec(k, seq)
-	txn.Put("tenure", key, r)
-	if err := txn.AppendHistory("tenure", key, prev, r); err != nil {
+	txn.Put(entity, key, r)
+	if err := txn.AppendHistory(entity, key, prev, r); err != nil {
 		t.Fatal(err)
 	}
 }
+
+func supersede(t *testing.T, txn *Txn, k string) { t.Helper(); supersedeIn(t, txn, "tenure", k) }
 
 func keyHistorySeqs(t *testing.T, s *Store, k string) []uint64 {
 	t.Helper()

@@ -190,29 +190,13 @@ type histRow struct {
 func TestHistory(t *testing.T) {
 	s, _ := newStore(t)
 	key := func(v string) []byte { return change.Key{Hash: ddbjson.S(v)}.Bytes() }
-	change1 := func(txn *Txn, entity, k string) {
-		t.Helper()
-		prev, err := txn.Get(entity, key(k))
-		if err != nil {
-			t.Fatal(err)
-		}
-		seq := uint64(1)
-		if prev != nil {
-			seq = prev.Seq + 1
-		}
-		r := rec(k, seq)
-		txn.Put(entity, key(k), r)
-		if err := txn.AppendHistory(entity, key(k), prev, r); err != nil {
-			t.Fatal(err)
-		}
-	}
 	writes := [][]string{{"ab", "a", "abc"}, {"a", "ab", "b"}, {"a", "a", "ab"}}
 	for _, w := range writes {
 		txn := s.Begin()
 		for _, k := range w {
-			change1(txn, "tenure", k)
+			supersedeIn(t, txn, "tenure", k)
 		}
-		change1(txn, "t", "a") // an entity whose name is a prefix
+		supersedeIn(t, txn, "t", "a") // an entity whose name is a prefix
 		commit(t, txn)
 	}
 	var got []histRow
