@@ -32,6 +32,7 @@ func (p *Pipeline) Follow(ctx context.Context, opts FollowOptions) error {
 	if err := p.checkBootstrapped(); err != nil {
 		return err
 	}
+	defer withGCPercent(applyGCPercent)()
 	for _, src := range p.cfg.Sources.Events {
 		if src.Live() {
 			continue

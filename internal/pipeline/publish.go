@@ -33,6 +33,7 @@ type publishMark struct {
 // changed since its last publish, or whose last publish was on another day,
 // to another lake folder or with other tables, or whose files are gone.
 func (p *Pipeline) Publish(ctx context.Context) (PublishResult, error) {
+	defer withGCPercent(publishGCPercent)()
 	var res PublishResult
 	now := p.Now().UTC()
 	for _, e := range p.cfg.Entities {
