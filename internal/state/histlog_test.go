@@ -32,6 +32,16 @@ func supersedeIn(t *testing.T, txn *Txn, entity, k string) {
 
 func supersede(t *testing.T, txn *Txn, k string) { t.Helper(); supersedeIn(t, txn, "tenure", k) }
 
+// commitSupersedes commits n transactions, each superseding tenure k.
+func commitSupersedes(t *testing.T, s *Store, k string, n int) {
+	t.Helper()
+	for range n {
+		txn := s.Begin()
+		supersede(t, txn, k)
+		commit(t, txn)
+	}
+}
+
 func keyHistorySeqs(t *testing.T, s *Store, k string) []uint64 {
 	t.Helper()
 	rows, err := s.History("tenure", change.Key{Hash: ddbjson.S(k)}.Bytes())
@@ -54,11 +64,7 @@ func keyHistorySeqs(t *testing.T, s *Store, k string) []uint64 {
 func TestHistoryLogCrash(t *testing.T) {
 	dir := t.TempDir()
 	s := openStore(t, dir)
-	for i := 0; i < 3; i++ {
-		txn := s.Begin()
-		supersede(t, txn, "a")
-		commit(t, txn)
-	}
+	commitSupersedes(t, s, "a", 3)
 	logPath := filepath.Join(dir, "history", "tenure.log")
 	committed, err := os.Stat(logPath)
 	if err != nil {
@@ -120,11 +126,7 @@ func TestHistoryLogDamage(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			s := openStore(t, dir)
-			for i := 0; i < 3; i++ {
-				txn := s.Begin()
-				supersede(t, txn, "a")
-				commit(t, txn)
-			}
+			commitSupersedes(t, s, "a", 3)
 			s.Close()
 			path := filepath.Join(dir, "history", "tenure.log")
 			if err := tt.damage(path); err != nil {
@@ -187,11 +189,7 @@ func TestHistoryInlineRows(t *testing.T) {
 // committed reference reads its own row.
 func TestHistoryLogFailedCommit(t *testing.T) {
 	s, _ := newStore(t)
-	for i := 0; i < 2; i++ {
-		txn := s.Begin()
-		supersede(t, txn, "a")
-		commit(t, txn)
-	}
+	commitSupersedes(t, s, "a", 2)
 	// Rows synced, batch dropped.
 	txn := s.Begin()
 	supersede(t, txn, "a")
