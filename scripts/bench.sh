@@ -58,6 +58,8 @@ fi
 has_follow=0
 if "$bin" -h 2>&1 | grep -q '^ *tidemark follow'; then has_follow=1; fi
 
+gen_layout=2
+
 calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
 now() { date +%s.%N; }
 # rss FILE: peak RSS in MiB from a /usr/bin/time -v log
@@ -95,7 +97,10 @@ out="$root/results.md"
 
 for tenures in $sizes; do
   events=${BENCH_EVENTS:-$((tenures / 5))}
-  data="$root/t${tenures}-e${events}"
+  # The folder names the generator's output layout: bump gen_layout when gen
+  # writes different data for the same options, so that no stale dataset is
+  # reused (2: the export lists items in hash order, not id order).
+  data="$root/g${gen_layout}-t${tenures}-e${events}"
   cfg="$data/tidemark.yaml"
   if [ ! -f "$data/summary.json" ]; then
     echo "generating $tenures tenures and $events events into $data" >&2

@@ -288,21 +288,21 @@ func loadExport(t *testing.T, dir string, sum Summary) map[string]ddbjson.Map {
 	return state
 }
 
-// loadPlain reads a file of plain JSON items keyed by id, checking id order.
+// loadPlain reads a file of plain JSON items keyed by id, checking that no
+// id comes twice.
 func loadPlain(t *testing.T, path string) map[string]ddbjson.Map {
 	t.Helper()
 	out := map[string]ddbjson.Map{}
-	prev := ""
 	forEachLine(t, path, func(line []byte) {
 		item, err := plainMap(line)
 		if err != nil {
 			t.Fatal(err)
 		}
 		id := item["id"].Str
-		if id <= prev {
-			t.Fatalf("%s: id %s after %s", filepath.Base(path), id, prev)
+		if _, dup := out[id]; dup {
+			t.Fatalf("%s: id %s twice", filepath.Base(path), id)
 		}
-		prev, out[id] = id, item
+		out[id] = item
 	})
 	return out
 }

@@ -267,3 +267,34 @@ func TestCancel(t *testing.T) {
 		t.Error("no error without a folder")
 	}
 }
+
+// TestExportOrder checks that exportIndex is a bijection on [0, total) for
+// many sizes and that the export does not list tenures in id order: most
+// neighbours in a data file are far apart in the key space.
+func TestExportOrder(t *testing.T) {
+	for _, total := range []int{0, 1, 2, 3, 4, 10, 97, 100, 1000, 4096, 10007, 100000} {
+		m := &model{seed: 12345, total: total}
+		step := m.exportStep()
+		seen := make([]bool, total)
+		for pos := range total {
+			idx := m.exportIndex(pos, step)
+			if idx < 0 || idx >= total || seen[idx] {
+				t.Fatalf("total %d: position %d gives %d, out of range or twice", total, pos, idx)
+			}
+			seen[idx] = true
+		}
+		if total < 100 {
+			continue
+		}
+		far := 0
+		for pos := 1; pos < total; pos++ {
+			d := m.exportIndex(pos, step) - m.exportIndex(pos-1, step)
+			if d > total/10 || d < -total/10 {
+				far++
+			}
+		}
+		if far < total*9/10 {
+			t.Errorf("total %d: only %d of %d neighbours are more than a tenth of the ids apart", total, far, total-1)
+		}
+	}
+}

@@ -17,7 +17,8 @@ import (
 // time: big enough for good compression, small enough to keep memory flat.
 const batchSize = 512
 
-// batch is a range of tenure indexes within one export file.
+// batch is a range of export positions (model.exportIndex) within one
+// export file.
 type batch struct {
 	file, lo, hi int
 	out          chan batchOut
@@ -60,8 +61,9 @@ func (rd *renderer) renderBatch(b batch) batchOut {
 	if rd.truth {
 		out.truth, out.expected = getBuf(), getBuf()
 	}
-	for idx := b.lo; idx < b.hi; idx++ {
-		rd.render(idx, &out)
+	step := rd.m.exportStep()
+	for pos := b.lo; pos < b.hi; pos++ {
+		rd.render(rd.m.exportIndex(pos, step), &out)
 	}
 	cb := bytes.NewBuffer(out.comp)
 	rd.fw.Reset(cb)
@@ -173,7 +175,7 @@ func appendPlainItem(dst []byte, item ddbjson.Map) []byte {
 	return append(dst, "}\n"...)
 }
 
-// batches splits the tenure indexes into export files and batches; every
+// batches splits the export positions into export files and batches; every
 // file gets at least one (possibly empty) batch.
 func batches(total, files int) []batch {
 	var out []batch
