@@ -139,7 +139,9 @@ func TestFreshLoadFindsEarlierRows(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	store.EndFreshLoad("t")
+	if err := store.EndFreshLoad("t"); err != nil {
+		t.Fatal(err)
+	}
 	n := 0
 	if err := store.ScanHistory("t", func(key []byte, _ uint64, _ *state.Record) error {
 		if string(key) == string(change.Key{Hash: ddbjson.S("k")}.Bytes()) {

@@ -35,7 +35,7 @@ func (p *Pipeline) Bootstrap(ctx context.Context) error {
 	return nil
 }
 
-func (p *Pipeline) bootstrapOne(ctx context.Context, src config.ExportSource) error {
+func (p *Pipeline) bootstrapOne(ctx context.Context, src config.ExportSource) (err error) {
 	ent, _ := p.cfg.EntityByName(src.Entity)
 	fsys, err := p.exportFS(ctx, src.Path)
 	if err != nil {
@@ -90,7 +90,11 @@ func (p *Pipeline) bootstrapOne(ctx context.Context, src config.ExportSource) er
 			return fmt.Errorf("bootstrapping %s: %w", src.Entity, err)
 		}
 		if fresh {
-			defer p.Store.EndFreshLoad(src.Entity)
+			defer func() {
+				if eerr := p.Store.EndFreshLoad(src.Entity); eerr != nil {
+					err = errors.Join(err, eerr)
+				}
+			}()
 		}
 	}
 	pr := p.progress()
@@ -98,6 +102,11 @@ func (p *Pipeline) bootstrapOne(ctx context.Context, src config.ExportSource) er
 	defer pr.Done()
 	p.log.Info("phase bootstrap", "entity", src.Entity, "export", m.ID, "as_of", m.Summary.AsOf(), "incremental", m.Summary.Incremental(), "items", m.Summary.ItemCount)
 	if err := p.mat.Consume(ctx, s, p.cfg.BatchSize, func(n int) { pr.Add(int64(n)) }); err != nil {
+		return fmt.Errorf("bootstrapping %s from export %s: %w", src.Entity, m.ID, err)
+	}
+	// A fresh load's records are merged into the bottom level of the store
+	// before the bootstrap is marked done (state/bulk.go).
+	if err := p.Store.FinishFreshLoad(ctx, src.Entity); err != nil {
 		return fmt.Errorf("bootstrapping %s from export %s: %w", src.Entity, m.ID, err)
 	}
 	txn = p.mat.Begin()

@@ -1,11 +1,13 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,8 +18,15 @@ import (
 // dataset generates a small export and events and returns their config.
 func dataset(t *testing.T) (config.Config, string) {
 	t.Helper()
+	return datasetOf(t, 150, 300)
+}
+
+// datasetOf generates an export of tenures and about events events, with 3
+// bad lines, and returns their config.
+func datasetOf(t *testing.T, tenures, events int) (config.Config, string) {
+	t.Helper()
 	dir := t.TempDir()
-	if _, err := gen.Generate(context.Background(), gen.Options{Dir: dir, Tenures: 150, Events: 300, Seed: 4, BadLines: 3}); err != nil {
+	if _, err := gen.Generate(context.Background(), gen.Options{Dir: dir, Tenures: tenures, Events: events, Seed: 4, BadLines: 3}); err != nil {
 		t.Fatal(err)
 	}
 	cfg := config.DefaultConfig()
@@ -118,5 +127,35 @@ func TestPublishFollowsSettings(t *testing.T) {
 	}
 	if res, err = p.Publish(context.Background()); err != nil || res.Files != 0 || len(res.Skipped) != 1 {
 		t.Fatalf("again: %+v, %v; want skipped", res, err)
+	}
+}
+
+// TestBootstrapCompactsFreshLoad: a first bootstrap ends by merging its
+// records into the bottom level of the store (state/bulk.go), leaving none
+// in level 0, and a second one (nothing new) compacts nothing.
+func TestBootstrapCompactsFreshLoad(t *testing.T) {
+	cfg, dir := datasetOf(t, 2000, 0)
+	var logs bytes.Buffer
+	p, err := Open(cfg, dir, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.Bootstrap(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	levels := p.Store.LevelTables()
+	if levels[0] != 0 || levels[len(levels)-1] == 0 {
+		t.Fatalf("after a first bootstrap the store's levels hold %v tables; want none in level 0, some in the bottom one", levels)
+	}
+	if n := strings.Count(logs.String(), "state store compacted"); n != 1 {
+		t.Fatalf("a first bootstrap compacted the store %d times, want once; log:\n%s", n, logs.String())
+	}
+	logs.Reset()
+	if err := p.Bootstrap(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(logs.String(), "state store compacted") {
+		t.Fatalf("a bootstrap with nothing to load compacted the store; log:\n%s", logs.String())
 	}
 }

@@ -23,8 +23,11 @@ import (
 // Store is the state store. One writer at a time (the materializer) commits
 // transactions; readers may scan concurrently.
 type Store struct {
-	db  *pebble.DB
-	dir string
+	db    *pebble.DB
+	dir   string
+	cache *pebble.Cache
+	log   *slog.Logger
+	bulk  bool // opened for a bulk load (bulk.go)
 
 	logMu sync.Mutex
 	logs  map[string]*histLog // history logs opened (histlog.go)
@@ -50,11 +53,30 @@ func Open(dir string, o Options) (*Store, error) {
 	if o.CacheBytes <= 0 {
 		o.CacheBytes = 64 << 20
 	}
-	cache := pebble.NewCache(o.CacheBytes)
-	defer cache.Unref()
+	s := &Store{dir: dir, cache: pebble.NewCache(o.CacheBytes), log: o.Logger, gens: map[string]uint64{}}
+	db, err := pebble.Open(dir, s.pebbleOptions(false))
+	if err != nil {
+		s.cache.Unref()
+		return nil, fmt.Errorf("opening state store %s: %w", dir, err)
+	}
+	s.db = db
+	if s.deadSeq, err = s.lastSeq(pDead); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if s.inconsSeq, err = s.lastSeq(pIncons); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// pebbleOptions returns the options the store opens pebble with: for
+// applying changes, or (bulk) for a bulk load (bulk.go).
+func (s *Store) pebbleOptions(bulk bool) *pebble.Options {
 	opts := &pebble.Options{
 		FormatMajorVersion: pebble.FormatNewest,
-		Cache:              cache,
+		Cache:              s.cache,
 		// 24 MiB memtables: follow at 1M entities peaked at 300 MiB with
 		// 32 MiB ones (up to four are held while flushes catch up), 281
 		// MiB with these, at the same speed; a bootstrap is as fast.
@@ -62,6 +84,7 @@ func Open(dir string, o Options) (*Store, error) {
 		MemTableStopWritesThreshold: 4,
 		L0CompactionThreshold:       4,
 		CompactionConcurrencyRange:  func() (int, int) { return 1, 2 },
+		Logger:                      pebbleLogger{s.log},
 	}
 	for i := range opts.Levels {
 		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
@@ -69,21 +92,18 @@ func Open(dir string, o Options) (*Store, error) {
 		// MinLZ compresses about as well as snappy at a fraction of its cost.
 		opts.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.MinLZCompression }
 	}
-	opts.Logger = pebbleLogger{o.Logger}
-	db, err := pebble.Open(dir, opts)
-	if err != nil {
-		return nil, fmt.Errorf("opening state store %s: %w", dir, err)
+	if bulk {
+		// Memtables are flushed into level 0 and left there: no write
+		// waits for a compaction, whatever the number of files.
+		opts.DisableAutomaticCompactions = true
+		opts.L0CompactionThreshold = bulkL0Limit
+		opts.L0CompactionFileThreshold = bulkL0Limit
+		opts.L0StopWritesThreshold = bulkL0Limit
+		// The base level is the bottom one, so the compaction that ends
+		// the load writes level 0 straight into it, each record once.
+		opts.LBaseMaxBytes = 1 << 50
 	}
-	s := &Store{db: db, dir: dir, gens: map[string]uint64{}}
-	if s.deadSeq, err = s.lastSeq(pDead); err != nil {
-		db.Close()
-		return nil, err
-	}
-	if s.inconsSeq, err = s.lastSeq(pIncons); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return s, nil
+	return opts
 }
 
 // pebbleLogger passes pebble's errors to slog; its (chatty) information
@@ -118,6 +138,7 @@ func (s *Store) Close() error {
 	}
 	err := s.db.Close()
 	s.db = nil
+	s.cache.Unref()
 	if cerr := s.closeLogs(); err == nil {
 		err = cerr
 	}

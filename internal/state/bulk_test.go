@@ -1,0 +1,217 @@
+package state
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/tidemark-dev/tidemark/internal/change"
+	"github.com/tidemark-dev/tidemark/internal/ddbjson"
+)
+
+// bulkLoad writes keys k0000..k(n-1) of entity in a random order, in
+// batches of per records, flushing the memtable after each batch so that
+// each batch becomes level 0 files of its own; every tenth key is then
+// superseded, with a history row. It returns the keys in key order.
+func bulkLoad(t *testing.T, s *Store, entity string, n, per int, seed uint64) []string {
+	t.Helper()
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("k%04d", i)
+	}
+	rng := rand.New(rand.NewPCG(seed, 7))
+	order := slices.Clone(keys)
+	rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+	for lo := 0; lo < n; lo += per {
+		txn := s.Begin()
+		for _, k := range order[lo:min(lo+per, n)] {
+			supersedeIn(t, txn, entity, k)
+		}
+		commit(t, txn)
+		if err := s.db.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < n; i += 10 {
+		txn := s.Begin()
+		supersedeIn(t, txn, entity, keys[i])
+		commit(t, txn)
+	}
+	return keys
+}
+
+// checkLoaded checks that every key holds its record and that every tenth
+// has the history row of its first state.
+func checkLoaded(t *testing.T, s *Store, entity string, keys []string) {
+	t.Helper()
+	for i, k := range keys {
+		txn := s.Begin()
+		r, err := txn.Get(entity, keyOf(k))
+		txn.Discard()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := uint64(1)
+		if i%10 == 0 {
+			want = 2
+		}
+		if r == nil || r.Seq != want {
+			t.Fatalf("%s %s: got %+v, want seq %d", entity, k, r, want)
+		}
+		rows, err := s.History(entity, keyOf(k))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != int(want) {
+			t.Fatalf("%s %s: %d history rows, want %d", entity, k, len(rows), want)
+		}
+	}
+}
+
+func levelFiles(s *Store) (l0, bottom int64) {
+	n := s.LevelTables()
+	return n[0], n[len(n)-1]
+}
+
+// TestFreshLoadBulk: a fresh load leaves its flushes in level 0 (nothing is
+// compacted while it runs), and finishing it merges them into the bottom
+// level, losing nothing, records and history alike; the store then applies
+// changes in normal mode, and reopens with everything.
+func TestFreshLoadBulk(t *testing.T) {
+	s, dir := newStore(t)
+	if fresh, err := s.BeginFreshLoad("tenure", 2000); err != nil || !fresh {
+		t.Fatalf("BeginFreshLoad = %v, %v", fresh, err)
+	}
+	if !s.bulk {
+		t.Fatal("a fresh load did not put the store in bulk mode")
+	}
+	keys := bulkLoad(t, s, "tenure", 2000, 100, 1)
+	if l0, _ := levelFiles(s); l0 < 20 {
+		t.Fatalf("level 0 holds %d files after 20 flushed batches in bulk mode, want at least 20", l0)
+	}
+	checkLoaded(t, s, "tenure", keys)
+	if err := s.FinishFreshLoad(context.Background(), "tenure"); err != nil {
+		t.Fatal(err)
+	}
+	if s.bulk {
+		t.Fatal("the store is still in bulk mode after the load finished")
+	}
+	if l0, bottom := levelFiles(s); l0 != 0 || bottom == 0 {
+		t.Fatalf("after the load: %d files in level 0, %d in the bottom level; want 0 and some", l0, bottom)
+	}
+	checkLoaded(t, s, "tenure", keys)
+	// Normal mode applies changes, and the store reopens with all of it.
+	txn := s.Begin()
+	supersede(t, txn, keys[1])
+	commit(t, txn)
+	if err := s.EndFreshLoad("tenure"); err != nil { // the deferred cleanup: a no-op now
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openStore(t, dir)
+	defer s.Close()
+	if r := mustGet(t, s, "tenure", keyOf(keys[1])); r == nil || r.Seq != 2 {
+		t.Fatalf("after reopening: %s = %+v, want seq 2", keys[1], r)
+	}
+	checkLoaded(t, s, "tenure", keys[10:11]) // (a key loaded and superseded)
+}
+
+// TestFreshLoadBulkTwoEntities: the store leaves bulk mode, compacting,
+// when the last of two fresh loads finishes, not before.
+func TestFreshLoadBulkTwoEntities(t *testing.T) {
+	s, _ := newStore(t)
+	for _, e := range []string{"tenure", "person"} {
+		if fresh, err := s.BeginFreshLoad(e, 500); err != nil || !fresh {
+			t.Fatalf("BeginFreshLoad(%s) = %v, %v", e, fresh, err)
+		}
+	}
+	tenures := bulkLoad(t, s, "tenure", 500, 100, 2)
+	persons := bulkLoad(t, s, "person", 500, 100, 3)
+	if err := s.FinishFreshLoad(context.Background(), "tenure"); err != nil {
+		t.Fatal(err)
+	}
+	if l0, _ := levelFiles(s); !s.bulk || l0 == 0 {
+		t.Fatalf("one load of two finished: bulk=%v, %d level 0 files; want bulk mode, untouched", s.bulk, l0)
+	}
+	if err := s.FinishFreshLoad(context.Background(), "person"); err != nil {
+		t.Fatal(err)
+	}
+	if l0, _ := levelFiles(s); s.bulk || l0 != 0 {
+		t.Fatalf("both loads finished: bulk=%v, %d level 0 files; want normal mode, none", s.bulk, l0)
+	}
+	checkLoaded(t, s, "tenure", tenures)
+	checkLoaded(t, s, "person", persons)
+}
+
+// TestFreshLoadBulkInterrupted: a load that stops (an error, a cancelled
+// compaction, a crash) leaves the store in normal mode with every committed
+// record, and the automatic compactions take over level 0.
+func TestFreshLoadBulkInterrupted(t *testing.T) {
+	t.Run("ended", func(t *testing.T) {
+		s, _ := newStore(t)
+		if _, err := s.BeginFreshLoad("tenure", 1000); err != nil {
+			t.Fatal(err)
+		}
+		keys := bulkLoad(t, s, "tenure", 1000, 50, 4)
+		if err := s.EndFreshLoad("tenure"); err != nil {
+			t.Fatal(err)
+		}
+		if s.bulk {
+			t.Fatal("EndFreshLoad left the store in bulk mode")
+		}
+		checkLoaded(t, s, "tenure", keys)
+		// Level 0 holds more sublevels than normal mode lets writes
+		// through: a commit waits for the compactions, and completes.
+		txn := s.Begin()
+		supersede(t, txn, keys[1])
+		commit(t, txn)
+		if err := s.FinishFreshLoad(context.Background(), "tenure"); err != nil {
+			t.Fatalf("FinishFreshLoad after EndFreshLoad: %v, want a no-op", err)
+		}
+	})
+	t.Run("compaction cancelled", func(t *testing.T) {
+		s, _ := newStore(t)
+		if _, err := s.BeginFreshLoad("tenure", 1000); err != nil {
+			t.Fatal(err)
+		}
+		keys := bulkLoad(t, s, "tenure", 1000, 100, 5)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := s.FinishFreshLoad(ctx, "tenure"); !errors.Is(err, context.Canceled) {
+			t.Fatalf("FinishFreshLoad with a cancelled context = %v, want context.Canceled", err)
+		}
+		if err := s.EndFreshLoad("tenure"); err != nil {
+			t.Fatal(err)
+		}
+		if s.bulk {
+			t.Fatal("the store is still in bulk mode")
+		}
+		checkLoaded(t, s, "tenure", keys)
+	})
+	t.Run("closed in bulk mode", func(t *testing.T) {
+		s, dir := newStore(t)
+		if _, err := s.BeginFreshLoad("tenure", 1000); err != nil {
+			t.Fatal(err)
+		}
+		keys := bulkLoad(t, s, "tenure", 1000, 100, 6)
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		s = openStore(t, dir)
+		defer s.Close()
+		if s.bulk {
+			t.Fatal("a store closed in bulk mode reopened in bulk mode")
+		}
+		checkLoaded(t, s, "tenure", keys)
+		if fresh, err := s.BeginFreshLoad("tenure", 1000); err != nil || fresh {
+			t.Fatalf("resuming the load: BeginFreshLoad = %v, %v; want false (records exist)", fresh, err)
+		}
+	})
+}
+
+func keyOf(k string) []byte { return change.Key{Hash: ddbjson.S(k)}.Bytes() }
