@@ -21,8 +21,13 @@ import (
 // synced); a store closed while in bulk mode opens normally next time, and
 // the automatic compactions then work through what level 0 holds.
 
-// bulkL0Limit stands for "no limit" on level 0 files and sublevels.
-const bulkL0Limit = 1 << 30
+const (
+	// bulkL0Limit stands for "no limit" on level 0 files and sublevels.
+	bulkL0Limit = 1 << 30
+	// bulkTableBytes is the target size of the bottom level's files that
+	// the compaction ending a bulk load writes.
+	bulkTableBytes = 32 << 20
+)
 
 // setBulk reopens pebble for a bulk load (on) or for applying changes. No
 // transaction or iterator may be open, and nothing else may use the store
