@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -14,7 +15,7 @@ import (
 // bootstrapScan loads an entity with a parallel Scan of its table. The
 // scan's start time is the entity's snapshot time (kept across restarts):
 // each row's own as-of time is the moment its page was read.
-func (p *Pipeline) bootstrapScan(ctx context.Context, src config.ScanSource) error {
+func (p *Pipeline) bootstrapScan(ctx context.Context, src config.ScanSource) (err error) {
 	ent, _ := p.cfg.EntityByName(src.Entity)
 	doneKey := "bootscan/" + ent.Name + "/" + ent.Table
 	if _, done, err := p.Store.Meta(doneKey); err != nil || done {
@@ -67,6 +68,20 @@ func (p *Pipeline) bootstrapScan(ctx context.Context, src config.ScanSource) err
 	if err := txn.Commit(); err != nil {
 		return err
 	}
+	// A scan returns items in hash order, as an export lists them: a first
+	// one is a fresh load in bulk mode (state/bulk.go).
+	fresh, err := p.Store.BeginFreshLoad(ent.Name, max(s.ItemCount(), 1))
+	if err != nil {
+		return fmt.Errorf("bootstrapping %s: %w", ent.Name, err)
+	}
+	if fresh {
+		defer func() {
+			s.Close() // the segments read positions from the store: they stop before it is reopened
+			if eerr := p.Store.EndFreshLoad(ent.Name); eerr != nil {
+				err = errors.Join(err, eerr)
+			}
+		}()
+	}
 	pr := p.progress()
 	pr.Start(fmt.Sprintf("scan %s (%d segments)", ent.Table, s.Stats().Segments), 0, "items")
 	p.log.Info("phase bootstrap", "entity", ent.Name, "scan", ent.Table, "segments", s.Stats().Segments, "budget_rcu", s.Stats().Budget)
@@ -103,6 +118,9 @@ func (p *Pipeline) bootstrapScan(ctx context.Context, src config.ScanSource) err
 		"segments", f.Segments, "items_per_s", int(f.ItemsPerSec), "rcu_per_s", int(f.RCUPerSec), "budget_rcu", f.BudgetRCU,
 		"throttles", f.Throttles)
 	if err != nil {
+		return fmt.Errorf("bootstrapping %s from a scan of %s: %w", ent.Name, ent.Table, err)
+	}
+	if err := p.Store.FinishFreshLoad(ctx, ent.Name); err != nil {
 		return fmt.Errorf("bootstrapping %s from a scan of %s: %w", ent.Name, ent.Table, err)
 	}
 	txn = p.mat.Begin()

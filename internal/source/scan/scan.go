@@ -73,10 +73,11 @@ var ErrNoBudget = errors.New("the table is on-demand (no provisioned read capaci
 
 // Source yields one snapshot change per item.
 type Source struct {
-	api  API
-	opts Options
-	pos  PositionFunc
-	now  func() time.Time
+	api       API
+	opts      Options
+	pos       PositionFunc
+	now       func() time.Time
+	itemCount int64
 
 	once   sync.Once
 	cancel context.CancelFunc
@@ -103,6 +104,7 @@ func New(ctx context.Context, api API, opts Options, pos PositionFunc) (*Source,
 		return nil, fmt.Errorf("describing table %s: %w", opts.Table, err)
 	}
 	t := out.Table
+	s.itemCount = aws.ToInt64(t.ItemCount)
 	if s.opts.Segments <= 0 {
 		s.opts.Segments = max(4, int(aws.ToInt64(t.TableSizeBytes)>>30))
 	}
@@ -123,6 +125,10 @@ func New(ctx context.Context, api API, opts Options, pos PositionFunc) (*Source,
 	s.budget = newBudget(rate, time.Now)
 	return s, nil
 }
+
+// ItemCount is the table's item count as DescribeTable gave it (DynamoDB
+// refreshes it about every six hours).
+func (s *Source) ItemCount() int64 { return s.itemCount }
 
 // SourceID is the position id of a segment.
 func (s *Source) SourceID(segment int) string {
