@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -116,5 +117,57 @@ aws:
 	res = summary(t, tidemarkExit(t, 0, "verify", "--config", cfg, "--entity", "tenure", "--against", "scan", "--report", report, "--json"))
 	if res["matching"] != n {
 		t.Fatalf("after repair: %v", res)
+	}
+}
+
+// TestScanFreshLoad: a first, uninterrupted scan bootstrap is a fresh load
+// in bulk mode that ends with one compaction of the store, and loads every
+// item once.
+func TestScanFreshLoad(t *testing.T) {
+	endpoint := dynalite.Start(t)
+	c := dynalite.Client(t, endpoint)
+	dynalite.CreateTable(t, c, "TenureInformation", "id", 0)
+	const n = 500
+	items := make([]map[string]types.AttributeValue, n)
+	for i := range items {
+		items[i] = map[string]types.AttributeValue{
+			"id":            &types.AttributeValueMemberS{Value: fmt.Sprintf("5d1e7c40-2b9a-4f3e-8a61-%012d", i)},
+			"versionNumber": &types.AttributeValueMemberN{Value: "1"},
+		}
+	}
+	dynalite.Load(t, c, "TenureInformation", items)
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "tidemark.yaml")
+	os.WriteFile(cfg, []byte(`state_dir: state
+lake: {dir: lake}
+entities:
+  - name: tenure
+    table: TenureInformation
+    hash_key: {name: id, format: uuid}
+    version: versionNumber
+    events: {TenureUpdatedEvent: patch}
+sources:
+  scans:
+    - entity: tenure
+      budget_rcu: 100000
+aws:
+  region: eu-west-2
+  dynamodb_endpoint: `+endpoint+"\n"), 0o644)
+	stdout, stderr, code := cli(t, "run", "--config", cfg, "-v", "--json")
+	if code != 0 {
+		t.Fatalf("run exited %d:\n%s", code, stderr)
+	}
+	if got := strings.Count(stderr, "state store compacted"); got != 1 {
+		t.Fatalf("a first scan compacted the store %d times, want once; log:\n%s", got, stderr)
+	}
+	if out := summary(t, []byte(stdout)); out["items"] != n {
+		t.Fatalf("summary %v: want %d items", out, n)
+	}
+	if d := readDump(t, filepath.Join(dir, "state")); len(d.Current) != n {
+		t.Fatalf("%d keys in the copy, want %d", len(d.Current), n)
 	}
 }
