@@ -75,7 +75,11 @@ func (s *Store) compactAll(ctx context.Context) error {
 		return nil
 	}
 	start := time.Now()
-	if err := s.db.Compact(ctx, first, append(last, 0), true); err != nil {
+	if s.bulk {
+		if err := s.mergeBulk(ctx, first, append(last, 0)); err != nil {
+			return fmt.Errorf("compacting the state store: %w", err)
+		}
+	} else if err := s.db.Compact(ctx, first, append(last, 0), true); err != nil {
 		return fmt.Errorf("compacting the state store: %w", err)
 	}
 	if s.log != nil {

@@ -1,10 +1,14 @@
 package state
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -121,6 +125,50 @@ func TestFreshLoadBulk(t *testing.T) {
 	checkLoaded(t, s, "tenure", keys[10:11]) // (a key loaded and superseded)
 }
 
+// TestBulkMergeSplits: the merge cuts the key range into as many parts as
+// asked, in order, at table boundaries, and loses nothing; an interrupted
+// merge's folder is removed when the store opens.
+func TestBulkMergeSplits(t *testing.T) {
+	s, dir := newStore(t)
+	if _, err := s.BeginFreshLoad("tenure", 3000); err != nil {
+		t.Fatal(err)
+	}
+	keys := bulkLoad(t, s, "tenure", 3000, 100, 8)
+	first, end := []byte{0}, []byte{0xff}
+	for _, n := range []int{1, 2, 3, 8} {
+		b := s.splitKeys(first, end, n)
+		if len(b) < 2 || len(b) > n+1 || !bytes.Equal(b[0], first) || !bytes.Equal(b[len(b)-1], end) {
+			t.Fatalf("%d parts: bounds %q", n, b)
+		}
+		if n > 1 && len(b) < 3 {
+			t.Fatalf("%d parts asked of %d level 0 files: bounds %q, no cut", n, s.LevelTables()[0], b)
+		}
+		for i := 1; i < len(b); i++ {
+			if bytes.Compare(b[i-1], b[i]) >= 0 {
+				t.Fatalf("%d parts: bounds out of order: %q", n, b)
+			}
+		}
+	}
+	if err := s.FinishFreshLoad(context.Background(), "tenure"); err != nil {
+		t.Fatal(err)
+	}
+	checkLoaded(t, s, "tenure", keys)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(dir, bulkMergeDir, "part-00")
+	if err := os.MkdirAll(stale, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(stale, "000000.sst"), []byte("half a table"), 0o644)
+	s = openStore(t, dir)
+	defer s.Close()
+	if _, err := os.Stat(filepath.Join(dir, bulkMergeDir)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("an interrupted merge's folder survived opening the store: %v", err)
+	}
+	checkLoaded(t, s, "tenure", keys)
+}
+
 // TestFreshLoadBulkTwoEntities: the store leaves bulk mode, compacting,
 // when the last of two fresh loads finishes, not before.
 func TestFreshLoadBulkTwoEntities(t *testing.T) {
@@ -184,6 +232,9 @@ func TestFreshLoadBulkInterrupted(t *testing.T) {
 		cancel()
 		if err := s.FinishFreshLoad(ctx, "tenure"); !errors.Is(err, context.Canceled) {
 			t.Fatalf("FinishFreshLoad with a cancelled context = %v, want context.Canceled", err)
+		}
+		if _, err := os.Stat(filepath.Join(s.dir, bulkMergeDir)); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("the merge's folder is left behind: %v", err)
 		}
 		if err := s.EndFreshLoad("tenure"); err != nil {
 			t.Fatal(err)

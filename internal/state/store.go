@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -52,6 +54,10 @@ type Options struct {
 func Open(dir string, o Options) (*Store, error) {
 	if o.CacheBytes <= 0 {
 		o.CacheBytes = 64 << 20
+	}
+	// Tables of a bulk merge that a crash interrupted (bulkmerge.go).
+	if err := os.RemoveAll(filepath.Join(dir, bulkMergeDir)); err != nil {
+		return nil, fmt.Errorf("opening state store %s: %w", dir, err)
 	}
 	s := &Store{dir: dir, cache: pebble.NewCache(o.CacheBytes), log: o.Logger, gens: map[string]uint64{}}
 	db, err := pebble.Open(dir, s.pebbleOptions(false))
