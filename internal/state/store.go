@@ -105,13 +105,6 @@ func (s *Store) pebbleOptions(bulk bool) *pebble.Options {
 		opts.L0CompactionThreshold = bulkL0Limit
 		opts.L0CompactionFileThreshold = bulkL0Limit
 		opts.L0StopWritesThreshold = bulkL0Limit
-		// The base level is the bottom one, so the compaction that ends
-		// the load writes level 0 straight into it, each record once, in
-		// files of the size the bottom level has in normal mode (at the
-		// base level's 4 MB, 5M tenures made 1,100 files, more than the
-		// file cache holds, and every later read paid for reopening them).
-		opts.LBaseMaxBytes = 1 << 50
-		opts.TargetFileSizes[1] = bulkTableBytes
 	}
 	return opts
 }
