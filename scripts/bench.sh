@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The benchmark: for each size, generates a tenure dataset with `tidemark
-# gen` (cached in ${BENCH_DIR:-/tmp/tidemark-bench}/t<N>-e<N/5>) and measures,
+# gen` (cached in ${BENCH_DIR:-/tmp/tidemark-bench}/g<layout>-t<N>-e<N/5>) and measures,
 # each phase as a whole process under /usr/bin/time -v (wall time and peak
 # RSS):
 #

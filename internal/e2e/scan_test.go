@@ -22,9 +22,6 @@ import (
 // mid-scan and restarted, it ends with every item exactly once: one history
 // row per item, as an uninterrupted scan gives.
 func TestRunFromScan(t *testing.T) {
-	endpoint := dynalite.Start(t)
-	c := dynalite.Client(t, endpoint)
-	dynalite.CreateTable(t, c, "TenureInformation", "id", 0)
 	const n = 6000
 	items := make([]map[string]types.AttributeValue, n)
 	for i := range items {
@@ -35,31 +32,7 @@ func TestRunFromScan(t *testing.T) {
 			"notes":            &types.AttributeValueMemberS{Value: fmt.Sprintf("%01800d", i)},
 		}
 	}
-	dynalite.Load(t, c, "TenureInformation", items)
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "tidemark.yaml")
-	os.WriteFile(cfg, []byte(`state_dir: state
-lake: {dir: lake}
-batch_size: 100
-entities:
-  - name: tenure
-    table: TenureInformation
-    hash_key: {name: id, format: uuid}
-    version: versionNumber
-    events: {TenureUpdatedEvent: patch}
-sources:
-  scans:
-    - entity: tenure
-      segments: 4
-      budget_rcu: 600
-aws:
-  region: eu-west-2
-  dynamodb_endpoint: `+endpoint+"\n"), 0o644)
+	c, dir, cfg := scanSetup(t, items, "batch_size: 100\n", "segments: 4\n      budget_rcu: 600")
 	kills := 0
 	for _, delay := range []time.Duration{300 * time.Millisecond, 600 * time.Millisecond, 400 * time.Millisecond} {
 		if _, ok := killIn(t, cfg, "bootstrap", delay); ok {
@@ -124,9 +97,6 @@ aws:
 // in bulk mode that ends with one compaction of the store, and loads every
 // item once.
 func TestScanFreshLoad(t *testing.T) {
-	endpoint := dynalite.Start(t)
-	c := dynalite.Client(t, endpoint)
-	dynalite.CreateTable(t, c, "TenureInformation", "id", 0)
 	const n = 500
 	items := make([]map[string]types.AttributeValue, n)
 	for i := range items {
@@ -135,28 +105,7 @@ func TestScanFreshLoad(t *testing.T) {
 			"versionNumber": &types.AttributeValueMemberN{Value: "1"},
 		}
 	}
-	dynalite.Load(t, c, "TenureInformation", items)
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "tidemark.yaml")
-	os.WriteFile(cfg, []byte(`state_dir: state
-lake: {dir: lake}
-entities:
-  - name: tenure
-    table: TenureInformation
-    hash_key: {name: id, format: uuid}
-    version: versionNumber
-    events: {TenureUpdatedEvent: patch}
-sources:
-  scans:
-    - entity: tenure
-      budget_rcu: 100000
-aws:
-  region: eu-west-2
-  dynamodb_endpoint: `+endpoint+"\n"), 0o644)
+	_, dir, cfg := scanSetup(t, items, "", "budget_rcu: 100000")
 	stdout, stderr, code := cli(t, "run", "--config", cfg, "-v", "--json")
 	if code != 0 {
 		t.Fatalf("run exited %d:\n%s", code, stderr)
@@ -170,4 +119,42 @@ aws:
 	if d := readDump(t, filepath.Join(dir, "state")); len(d.Current) != n {
 		t.Fatalf("%d keys in the copy, want %d", len(d.Current), n)
 	}
+}
+
+// scanSetup starts dynalite with a TenureInformation table holding items,
+// sets static credentials (hiding the developer's AWS files) so that a
+// tidemark subprocess reaches it, and writes a config in a new folder that
+// bootstraps the tenure entity from a scan of the table: extra is put at
+// the top of the config, scanOpts under the scan source. It returns the
+// table's client, the folder and the config's path.
+func scanSetup(t *testing.T, items []map[string]types.AttributeValue, extra, scanOpts string) (*dynamodb.Client, string, string) {
+	t.Helper()
+	endpoint := dynalite.Start(t)
+	c := dynalite.Client(t, endpoint)
+	dynalite.CreateTable(t, c, "TenureInformation", "id", 0)
+	dynalite.Load(t, c, "TenureInformation", items)
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "tidemark.yaml")
+	if err := os.WriteFile(cfg, []byte(`state_dir: state
+lake: {dir: lake}
+`+extra+`entities:
+  - name: tenure
+    table: TenureInformation
+    hash_key: {name: id, format: uuid}
+    version: versionNumber
+    events: {TenureUpdatedEvent: patch}
+sources:
+  scans:
+    - entity: tenure
+      `+scanOpts+`
+aws:
+  region: eu-west-2
+  dynamodb_endpoint: `+endpoint+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return c, dir, cfg
 }
