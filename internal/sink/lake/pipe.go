@@ -57,18 +57,20 @@ func newRowPipe(pw *partWriter) *rowPipe {
 					b.rows = append(b.rows, b.vals[start:end:end])
 					start = end
 				}
-				files := b.files
-				for i, r := range b.rows {
-					if len(files) > 0 && files[0].at == i {
-						p.err = pw.switchTo(files[0].f)
-						files = files[1:]
+				// The rows go in runs, each ending where a part starts.
+				rows, files, at := b.rows, b.files, 0
+				for p.err == nil && len(rows) > 0 {
+					end := len(rows)
+					if len(files) > 0 {
+						if files[0].at == at {
+							p.err = pw.switchTo(files[0].f)
+							files = files[1:]
+							continue
+						}
+						end = files[0].at - at
 					}
-					if p.err == nil {
-						p.err = pw.writeRow(r)
-					}
-					if p.err != nil {
-						break
-					}
+					p.err = pw.writeRows(rows[:end])
+					rows, at = rows[end:], at+end
 				}
 			}
 			for _, f := range b.files {
