@@ -265,4 +265,89 @@ func TestFreshLoadBulkInterrupted(t *testing.T) {
 	})
 }
 
+// TestFreshLoadBulkCrash: in bulk mode the WAL is off, so a batch is
+// durable once its memtable is flushed. A crash (the files as a SIGKILL
+// leaves them) may lose the batches since the last flush, but only whole
+// and with their source positions and history rows: the store holds a
+// prefix of the commits, and the load resumes from its position.
+func TestFreshLoadBulkCrash(t *testing.T) {
+	s, _ := newStore(t)
+	if _, err := s.BeginFreshLoad("tenure", 1000); err != nil {
+		t.Fatal(err)
+	}
+	const batches, flushed, per = 8, 5, 20
+	key := func(b, i int) string { return fmt.Sprintf("b%d-%02d", b, i) }
+	for b := 1; b <= batches; b++ {
+		txn := s.Begin()
+		for i := range per {
+			supersedeIn(t, txn, "tenure", key(b, i))
+		}
+		if b > 1 {
+			supersedeIn(t, txn, "tenure", key(1, 0)) // a history row
+		}
+		txn.SetPosition("export/file-1", int64(b*per), "")
+		commit(t, txn)
+		if b == flushed {
+			if err := s.db.Flush(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	crashed := copyTree(t, s.dir)
+	c := openStore(t, crashed)
+	defer c.Close()
+	pos, ok, err := c.Position("export/file-1")
+	if err != nil || !ok || pos < flushed*per || pos%per != 0 {
+		t.Fatalf("position after the crash = %d, %v, %v; want a batch's end, at least the flushed %d", pos, ok, err, flushed*per)
+	}
+	kept := int(pos / per) // the batches the store holds: exactly those its position counts
+	t.Logf("the crash kept %d of %d batches, %d of them flushed", kept, batches, flushed)
+	for b := 1; b <= batches; b++ {
+		for _, i := range []int{0, per - 1} {
+			if r := mustGet(t, c, "tenure", keyOf(key(b, i))); (r != nil) != (b <= kept) {
+				t.Fatalf("after the crash, at position %d, batch %d has %s = %+v", pos, b, key(b, i), r)
+			}
+		}
+	}
+	rows, err := c.History("tenure", keyOf(key(1, 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != kept {
+		t.Fatalf("after the crash, at position %d, %s has %d history rows, want %d", pos, key(1, 0), len(rows), kept)
+	}
+	// The resumed load writes the lost batches again, and the history log
+	// goes on from its committed end.
+	txn := c.Begin()
+	supersedeIn(t, txn, "tenure", key(1, 0))
+	commit(t, txn)
+	if rows, err = c.History("tenure", keyOf(key(1, 0))); err != nil || len(rows) != kept+1 {
+		t.Fatalf("after one more change: %d history rows (%v), want %d", len(rows), err, kept+1)
+	}
+}
+
+// copyTree copies the files of dir as they are into a new folder.
+func copyTree(t *testing.T, dir string) string {
+	t.Helper()
+	out := t.TempDir()
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(out, rel), 0o755)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(out, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 func keyOf(k string) []byte { return change.Key{Hash: ddbjson.S(k)}.Bytes() }

@@ -105,6 +105,8 @@ func (s *Store) pebbleOptions(bulk bool) *pebble.Options {
 		opts.L0CompactionThreshold = bulkL0Limit
 		opts.L0CompactionFileThreshold = bulkL0Limit
 		opts.L0StopWritesThreshold = bulkL0Limit
+		// A batch is durable when its memtable is flushed (bulk.go).
+		opts.DisableWAL = true
 	}
 	return opts
 }
@@ -139,7 +141,13 @@ func (s *Store) Close() error {
 	if s.db == nil {
 		return nil
 	}
-	err := s.db.Close()
+	var err error
+	if s.bulk {
+		err = s.db.Flush()
+	}
+	if cerr := s.db.Close(); err == nil {
+		err = cerr
+	}
 	s.db = nil
 	s.cache.Unref()
 	if cerr := s.closeLogs(); err == nil {
@@ -217,7 +225,7 @@ func (s *Store) Meta(name string) ([]byte, bool, error) {
 
 // SetMeta writes a metadata value durably on its own.
 func (s *Store) SetMeta(name string, val []byte) error {
-	return s.db.Set(prefix(pMeta, name), val, pebble.Sync)
+	return s.db.Set(prefix(pMeta, name), val, s.syncOpt())
 }
 
 // Generation returns the number of changes ever applied to an entity; it

@@ -313,7 +313,7 @@ func (t *Txn) Commit() error {
 			return err
 		}
 	}
-	if err := t.b.Commit(pebble.Sync); err != nil {
+	if err := t.b.Commit(t.s.syncOpt()); err != nil {
 		t.b.Close()
 		return fmt.Errorf("committing state batch: %w", err)
 	}
