@@ -2,6 +2,7 @@ package lake
 
 import (
 	"context"
+	"github.com/parquet-go/parquet-go"
 	"os"
 	"path/filepath"
 	"testing"
@@ -62,13 +63,7 @@ func BenchmarkShred(b *testing.B) {
 	for i := range rows {
 		st.add(&rows[i], Current)
 	}
-	sh := newShredder(buildTable(st, Current), testNow)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := range b.N {
-		sh.shred(&rows[i%len(rows)])
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+	benchShred(b, buildTable(st, Current), rows)
 }
 
 // BenchmarkShredStored is BenchmarkShred with the images in the store's
@@ -82,11 +77,26 @@ func BenchmarkShredStored(b *testing.B) {
 		rows[i].ImageBin = ddbjson.AppendBinary(nil, rows[i].Image)
 		rows[i].Image = nil
 	}
-	sh := newShredder(buildTable(st, Current), testNow)
+	benchShred(b, buildTable(st, Current), rows)
+}
+
+// benchShred shreds rows into a batch, emptied every pipeBatchRows rows as
+// the pipe's writer does.
+func benchShred(b *testing.B, t *table, rows []Row) {
+	sh := newShredder(t, testNow)
+	batch := &rowBatch{cols: make([][]parquet.Value, t.numLeaves)}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		sh.shred(&rows[i%len(rows)])
+		if i%pipeBatchRows == 0 {
+			for c := range batch.cols {
+				batch.cols[c] = batch.cols[c][:0]
+			}
+			batch.bytes = batch.bytes[:0]
+		}
+		if err := sh.shred(&rows[i%len(rows)], batch); err != nil {
+			b.Fatal(err)
+		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }

@@ -136,16 +136,19 @@ func writePass(ctx context.Context, opts Options, tbl *table, scan Scanner) (Res
 		return Result{}, err
 	}
 	sh := newShredder(tbl, opts.Now)
-	pipe := newRowPipe(pw)
+	pipe := newRowPipe(pw, tbl.numLeaves, opts.RowGroupRows)
 	var n int64
 	// Three goroutines: reading the store, shredding, encoding.
 	err = spool(ctx, scan, func(r *Row) error {
 		n++
-		row, err := sh.shred(r)
+		b, err := pipe.next()
 		if err != nil {
 			return err
 		}
-		return pipe.add(row)
+		if err := sh.shred(r, b); err != nil {
+			return err
+		}
+		return pipe.added()
 	})
 	if werr := pipe.close(); err == nil {
 		err = werr

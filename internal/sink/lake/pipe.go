@@ -8,125 +8,110 @@ import (
 
 // rowPipe hands shredded rows to a goroutine that writes them, so that
 // reading and shredding the rows and encoding them into Parquet run on
-// two cores. Rows are copied into batches (values and bytes in reused
-// buffers: the shredder's rows point into its own buffers and into the
-// scanner's row, both reused). Each part's temp file is created on the
-// adding side when its first row is added (every fileRows rows); the
-// writer finishes the previous part and writes the rows in order.
+// two cores. The shredder writes each row's values straight into the
+// current batch, column by column (byte arrays copied into the batch's
+// buffer: they point into reused buffers), and the writer hands each
+// column writer all of a batch's values for it in one call. A batch never
+// spans two parts or two row groups: each part's temp file is created on
+// the adding side when its first row is added (every fileRows rows), and
+// a row group ends every groupRows rows.
 type rowPipe struct {
-	pw   *partWriter
-	free chan *rowBatch
-	full chan *rowBatch
-	done chan struct{}
-	cur  *rowBatch
-	rows int   // rows added
-	err  error // the writer's first error; read after done is closed
+	pw        *partWriter
+	columns   int
+	groupRows int
+	free      chan *rowBatch
+	full      chan *rowBatch
+	done      chan struct{}
+	cur       *rowBatch
+	rows      int   // rows added
+	err       error // the writer's first error; read after done is closed
 }
 
+// rowBatch holds the shredded values of up to pipeBatchRows rows.
 type rowBatch struct {
-	vals  []parquet.Value
-	ends  []int // where each row's values end in vals
-	bytes []byte
-	rows  []parquet.Row
-	files []fileAt // the parts that start in this batch
-}
-
-// fileAt is a part's temp file, whose first row is the batch's row at.
-type fileAt struct {
-	at int
-	f  *os.File
+	cols  [][]parquet.Value // per leaf column, the rows' values in order
+	bytes []byte            // the byte arrays the values point to
+	rows  int
+	file  *os.File // a part's temp file that starts with this batch (nil: none)
+	group bool     // a row group ends before this batch
 }
 
 const (
 	pipeBatchRows = 256
 	pipeBatches   = 4
+	// pipeBatchBytes sends a batch of large rows sooner.
+	pipeBatchBytes = 4 << 20
 )
 
-func newRowPipe(pw *partWriter) *rowPipe {
-	p := &rowPipe{pw: pw, free: make(chan *rowBatch, pipeBatches), full: make(chan *rowBatch, pipeBatches), done: make(chan struct{})}
+func newRowPipe(pw *partWriter, columns, groupRows int) *rowPipe {
+	p := &rowPipe{pw: pw, columns: columns, groupRows: groupRows,
+		free: make(chan *rowBatch, pipeBatches), full: make(chan *rowBatch, pipeBatches), done: make(chan struct{})}
 	for range pipeBatches {
-		p.free <- &rowBatch{}
+		p.free <- &rowBatch{cols: make([][]parquet.Value, columns)}
 	}
 	go func() {
 		defer close(p.done)
 		for b := range p.full {
 			if p.err == nil {
-				b.rows = b.rows[:0]
-				start := 0
-				for _, end := range b.ends {
-					b.rows = append(b.rows, b.vals[start:end:end])
-					start = end
-				}
-				// The rows go in runs, each ending where a part starts.
-				rows, files, at := b.rows, b.files, 0
-				for p.err == nil && len(rows) > 0 {
-					end := len(rows)
-					if len(files) > 0 {
-						if files[0].at == at {
-							p.err = pw.switchTo(files[0].f)
-							files = files[1:]
-							continue
-						}
-						end = files[0].at - at
-					}
-					p.err = pw.writeRows(rows[:end])
-					rows, at = rows[end:], at+end
-				}
+				p.err = pw.writeBatch(b)
 			}
-			for _, f := range b.files {
-				if pw.f != f.f {
-					f.f.Close() // not reached (an error) or already closed: a no-op
-				}
+			if b.file != nil && pw.f != b.file {
+				b.file.Close() // not reached (an error) or already closed: a no-op
 			}
-			clear(b.files)
-			b.vals, b.ends, b.bytes, b.files = b.vals[:0], b.ends[:0], b.bytes[:0], b.files[:0]
-			clear(b.rows)
+			for i := range b.cols {
+				clear(b.cols[i]) // drop the pointers into old buffers
+				b.cols[i] = b.cols[i][:0]
+			}
+			b.bytes, b.rows, b.file, b.group = b.bytes[:0], 0, nil, false
+			if cap(b.bytes) > spoolKeepBytes {
+				b.bytes = nil
+			}
 			p.free <- b
 		}
 	}()
 	return p
 }
 
-// add copies row into the current batch, sending the batch when it is
-// full. It returns the writer's error once the writer has stopped.
-func (p *rowPipe) add(row parquet.Row) error {
+// next returns the batch the next row's values go into; added must follow
+// once they are in.
+func (p *rowPipe) next() (*rowBatch, error) {
+	newFile := p.rows%p.pw.fileRows == 0
+	newGroup := p.rows%p.groupRows == 0
+	if p.cur != nil && p.cur.rows > 0 && (newFile || newGroup) {
+		if err := p.send(); err != nil {
+			return nil, err
+		}
+	}
 	if p.cur == nil {
 		select {
 		case p.cur = <-p.free:
 		case <-p.done:
-			return p.err
+			return nil, p.err
 		}
 	}
 	b := p.cur
-	if p.rows%p.pw.fileRows == 0 {
-		f, err := p.pw.createTemp()
-		if err != nil {
-			return err
-		}
-		b.files = append(b.files, fileAt{len(b.ends), f})
-	}
-	p.rows++
-	for _, v := range row {
-		switch v.Kind() {
-		case parquet.ByteArray, parquet.FixedLenByteArray:
-			if !v.IsNull() {
-				// A slice of b.bytes stays valid when it grows (the old
-				// array is not written again until the batch is reused).
-				src := v.ByteArray()
-				n := len(b.bytes)
-				b.bytes = append(b.bytes, src...)
-				cp := b.bytes[n:len(b.bytes):len(b.bytes)]
-				if v.Kind() == parquet.ByteArray {
-					v = parquet.ByteArrayValue(cp).Level(v.RepetitionLevel(), v.DefinitionLevel(), v.Column())
-				} else {
-					v = parquet.FixedLenByteArrayValue(cp).Level(v.RepetitionLevel(), v.DefinitionLevel(), v.Column())
-				}
+	if b.rows == 0 {
+		switch {
+		case newFile:
+			f, err := p.pw.createTemp()
+			if err != nil {
+				return nil, err
 			}
+			b.file = f
+		case newGroup:
+			b.group = p.rows > 0
 		}
-		b.vals = append(b.vals, v)
 	}
-	b.ends = append(b.ends, len(b.vals))
-	if len(b.ends) == pipeBatchRows {
+	return b, nil
+}
+
+// added counts the row just written into the current batch, and sends the
+// batch when it is full. It returns the writer's error once the writer
+// has stopped.
+func (p *rowPipe) added() error {
+	p.rows++
+	p.cur.rows++
+	if p.cur.rows == pipeBatchRows || len(p.cur.bytes) >= pipeBatchBytes {
 		return p.send()
 	}
 	return nil
@@ -146,7 +131,7 @@ func (p *rowPipe) send() error {
 // close writes what is left and waits for the writer; it returns the
 // writer's error.
 func (p *rowPipe) close() error {
-	if p.cur != nil && len(p.cur.ends) > 0 {
+	if p.cur != nil && p.cur.rows > 0 {
 		_ = p.send()
 	}
 	close(p.full)

@@ -10,15 +10,15 @@ import (
 	"github.com/tidemark-dev/tidemark/internal/ddbjson"
 )
 
-// shredder turns Rows into parquet rows (Dremel shredding: every leaf
-// column gets its values with repetition and definition levels). It reuses
-// its buffers: a parquet.Row it returns is valid until the next call, and
-// may point into the Row it was made from; the parquet writer copies.
+// shredder turns Rows into parquet values (Dremel shredding: every leaf
+// column gets its values with repetition and definition levels), written
+// column by column into a rowBatch. Byte arrays are copied into the
+// batch's buffer, since they point into the Row and into the shredder's
+// own scratch buffers, both reused.
 type shredder struct {
 	t         *table
-	cols      [][]parquet.Value // per leaf column, this row's values
-	row       parquet.Row
-	bufs      [][]byte // scratch byte slices, one per value needing one
+	out       *rowBatch // the batch this row goes into
+	bufs      [][]byte  // scratch byte slices, one per value needing one
 	nbuf      int
 	path      []pathSeg // where the value being written sits
 	left      []byte    // this row's _leftovers JSON object
@@ -44,7 +44,7 @@ const (
 )
 
 func newShredder(t *table, now time.Time) *shredder {
-	s := &shredder{t: t, cols: make([][]parquet.Value, t.numLeaves)}
+	s := &shredder{t: t}
 	now = now.UTC()
 	vals := []parquet.Value{
 		strValue(now.Format("2006")),
@@ -60,29 +60,26 @@ func newShredder(t *table, now time.Time) *shredder {
 	return s
 }
 
-// shred returns the parquet row of r.
-func (s *shredder) shred(r *Row) (parquet.Row, error) {
-	for i := range s.cols {
-		s.cols[i] = s.cols[i][:0]
-	}
+// shred writes the values of r into b, a batch of t.numLeaves columns. On
+// an error, b holds part of the row: the publish fails.
+func (s *shredder) shred(r *Row, b *rowBatch) error {
+	s.out = b
 	s.nbuf, s.nleft, s.path = 0, 0, s.path[:0]
 	s.meta(r)
 	ms, err := s.sc.rowMembers(r)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	s.image(ms)
 	s.sc.releaseMembers(ms)
 	if s.sc.err != nil {
-		return nil, s.sc.err
+		return s.sc.err
 	}
 	s.finishLeftovers()
-	s.row = s.row[:0]
-	for _, vs := range s.cols {
-		s.row = append(s.row, vs...)
+	for i, c := range s.t.parts { // the partition columns come last
+		b.cols[c.first] = append(b.cols[c.first], s.parts[i])
 	}
-	s.row = append(s.row, s.parts...) // the partition columns come last
-	return s.row, nil
+	return nil
 }
 
 func (s *shredder) meta(r *Row) {
@@ -354,15 +351,29 @@ func (s *shredder) number(nt numType, str string) (parquet.Value, bool) {
 	return parquet.FixedLenByteArrayValue(b), true
 }
 
-// put appends a present leaf value.
+// put appends a present leaf value, its bytes copied into the batch.
 func (s *shredder) put(c *column, v parquet.Value, rep, def int) {
-	s.cols[c.first] = append(s.cols[c.first], v.Level(rep, def, c.first))
+	switch k := v.Kind(); k {
+	case parquet.ByteArray, parquet.FixedLenByteArray:
+		// A slice of the batch's bytes stays valid when they grow (the
+		// old array is not written again until the batch is reused).
+		b := s.out
+		n := len(b.bytes)
+		b.bytes = append(b.bytes, v.ByteArray()...)
+		cp := b.bytes[n:len(b.bytes):len(b.bytes)]
+		if k == parquet.ByteArray {
+			v = parquet.ByteArrayValue(cp)
+		} else {
+			v = parquet.FixedLenByteArrayValue(cp)
+		}
+	}
+	s.out.cols[c.first] = append(s.out.cols[c.first], v.Level(rep, def, c.first))
 }
 
 // nulls appends a NULL to every leaf of c at definition level def.
 func (s *shredder) nulls(c *column, rep, def int) {
 	for i := c.first; i < c.first+c.leaves; i++ {
-		s.cols[i] = append(s.cols[i], parquet.NullValue().Level(rep, def, i))
+		s.out.cols[i] = append(s.out.cols[i], parquet.NullValue().Level(rep, def, i))
 	}
 }
 
@@ -437,8 +448,8 @@ func (s *shredder) take() []byte {
 
 func (s *shredder) keep(b []byte) { s.bufs[s.nbuf-1] = b }
 
-// strValue makes a BYTE_ARRAY value that points into v without copying:
-// the parquet writer copies values into its buffers.
+// strValue makes a BYTE_ARRAY value that points into v without copying
+// (put copies it into the batch).
 func strValue(v string) parquet.Value {
 	return parquet.ByteArrayValue(unsafe.Slice(unsafe.StringData(v), len(v)))
 }
