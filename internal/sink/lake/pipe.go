@@ -14,7 +14,7 @@ import (
 // column writer all of a batch's values for it in one call. A batch never
 // spans two parts or two row groups: each part's temp file is created on
 // the adding side when its first row is added (every fileRows rows), and
-// a row group ends every groupRows rows.
+// a row group ends every groupRows rows of a part.
 type rowPipe struct {
 	pw        *partWriter
 	columns   int
@@ -75,8 +75,8 @@ func newRowPipe(pw *partWriter, columns, groupRows int) *rowPipe {
 // next returns the batch the next row's values go into; added must follow
 // once they are in.
 func (p *rowPipe) next() (*rowBatch, error) {
-	newFile := p.rows%p.pw.fileRows == 0
-	newGroup := p.rows%p.groupRows == 0
+	inFile := p.rows % p.pw.fileRows // row groups count from each part's start
+	newFile, newGroup := inFile == 0, inFile%p.groupRows == 0
 	if p.cur != nil && p.cur.rows > 0 && (newFile || newGroup) {
 		if err := p.send(); err != nil {
 			return nil, err
