@@ -2,6 +2,7 @@ package ddbjson
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
@@ -171,8 +172,22 @@ func (p *parser) parseStringBytes() ([]byte, int, error) {
 		return nil, -1, err
 	}
 	start := p.pos
-	// Fast path: no escapes, plain ASCII or valid UTF-8.
+	// Fast path: no escapes, plain ASCII or valid UTF-8. Eight bytes at a
+	// time while none of them is a quote, a backslash or a control
+	// character, then byte by byte.
 	var high byte // the bits of every byte or'ed: 0x80 set if not ASCII
+	var high8 uint64
+	for p.pos+8 <= len(p.data) {
+		w := binary.LittleEndian.Uint64(p.data[p.pos:])
+		if special8(w) {
+			break
+		}
+		high8 |= w
+		p.pos += 8
+	}
+	if high8&swarHigh != 0 {
+		high = 0x80
+	}
 	for p.pos < len(p.data) {
 		c := p.data[p.pos]
 		if plainByte[c] {
@@ -253,6 +268,23 @@ func (p *parser) parseStringBytes() ([]byte, int, error) {
 		}
 	}
 	return nil, -1, p.errf("unterminated string")
+}
+
+const (
+	swarOnes  = 0x0101010101010101
+	swarHigh  = 0x8080808080808080
+	swarQuote = '"' * swarOnes
+	swarBack  = '\\' * swarOnes
+	swarSpace = 0x20 * swarOnes
+)
+
+// special8 reports whether one of the eight bytes of w may be a quote, a
+// backslash or a control character (below 0x20). It may report a byte
+// that is none of these after one that is, never miss one: the caller
+// then looks byte by byte.
+func special8(w uint64) bool {
+	zero := func(x uint64) uint64 { return (x - swarOnes) &^ x & swarHigh } // a byte of x is 0
+	return (zero(w^swarQuote) | zero(w^swarBack) | ((w - swarSpace) &^ w & swarHigh)) != 0
 }
 
 // plainByte is true for the bytes that stand for themselves in a JSON

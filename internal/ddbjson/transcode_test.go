@@ -2,6 +2,8 @@ package ddbjson
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -162,5 +164,45 @@ func BenchmarkDecodeEncodeExportLine(b *testing.B) {
 			b.Fatal(err)
 		}
 		buf = AppendBinary(buf[:0], m)
+	}
+}
+
+// TestSpecial8: the eight-byte test never misses a quote, a backslash or a
+// control character, in any position and beside any other byte, and
+// passes words of only plain bytes.
+func TestSpecial8(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	word := func(b [8]byte) uint64 { return binary.LittleEndian.Uint64(b[:]) }
+	for range 200_000 {
+		var b [8]byte
+		for i := range b {
+			b[i] = byte(rng.IntN(256))
+			if rng.IntN(3) > 0 { // mostly plain bytes, ASCII or not
+				b[i] = byte(0x20 + rng.IntN(0xe0))
+			}
+		}
+		special := false
+		for _, c := range b {
+			special = special || !plainByte[c]
+		}
+		if got := special8(word(b)); special && !got {
+			t.Fatalf("special8(%q) = false, but it holds a quote, a backslash or a control character", b[:])
+		}
+		if !special && special8(word(b)) {
+			t.Fatalf("special8(%q) = true for plain bytes only", b[:])
+		}
+	}
+	for pos := range 8 {
+		for c := range 256 {
+			b := [8]byte{'a', 'b', 0xc3, 0xa9, 'x', 0x7f, 0xff, 'z'}
+			b[pos] = byte(c)
+			hasSpecial := false
+			for _, x := range b {
+				hasSpecial = hasSpecial || !plainByte[x]
+			}
+			if special8(word(b)) != hasSpecial {
+				t.Fatalf("special8(%q) = %v", b[:], !hasSpecial)
+			}
+		}
 	}
 }
