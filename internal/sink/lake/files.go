@@ -47,28 +47,32 @@ type partWriter struct {
 	temps    []string // temp files, in part order
 }
 
-func newPartWriter(opts Options, t *table) (*partWriter, error) {
+// preparePartition creates the partition's folder and removes the temp
+// files an interrupted publish left there; it comes before the first
+// partWriter of a publish.
+func preparePartition(opts Options) error {
 	dir := PartitionDir(opts.Dir, opts.Entity, opts.Kind, opts.Now)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("creating partition folder %s: %w", dir, err)
+		return fmt.Errorf("creating partition folder %s: %w", dir, err)
 	}
-	if err := removeStaleTemps(dir); err != nil {
-		return nil, err
-	}
-	p := &partWriter{dir: dir, fileRows: opts.FileRows}
+	return removeStaleTemps(dir)
+}
+
+func newPartWriter(opts Options, t *table) *partWriter {
+	p := &partWriter{dir: PartitionDir(opts.Dir, opts.Entity, opts.Kind, opts.Now), fileRows: opts.FileRows}
 	p.opts = []parquet.WriterOption{
 		t.schema,
 		// A row group's compressed pages wait in hidden temp files beside
 		// the parts (removed when the row group is written; a crash leaves
 		// them to removeStaleTemps), not in memory: a row group of 100,000
 		// tenures is about 32 MB compressed.
-		parquet.ColumnPageBuffers(pageFiles{dir}),
+		parquet.ColumnPageBuffers(pageFiles{p.dir}),
 		parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
 		parquet.MaxRowsPerRowGroup(int64(opts.RowGroupRows)),
 		parquet.KeyValueMetadata("tidemark.entity", opts.Entity),
 		parquet.KeyValueMetadata("tidemark.kind", string(opts.Kind)),
 	}
-	return p, nil
+	return p
 }
 
 // writeBatch writes a batch's rows to the current file, or first to the
@@ -189,29 +193,44 @@ func (p *partWriter) closeFile() error {
 // part files this publish did not write. A table without rows still gets
 // one (empty) part, so a re-publish replaces the day's files.
 func (p *partWriter) commit() ([]string, error) {
-	if p.f == nil && len(p.temps) == 0 {
-		if err := p.next(); err != nil {
-			p.abort()
-			return nil, err
-		}
-	}
-	if err := p.closeFile(); err != nil {
+	if err := p.finish(); err != nil {
 		p.abort()
 		return nil, err
 	}
-	files := make([]string, len(p.temps))
-	for i, tmp := range p.temps {
-		files[i] = filepath.Join(p.dir, partName(i))
+	files, err := commitParts(p.dir, p.temps)
+	p.temps = nil
+	return files, err
+}
+
+// finish completes the last part (or writes an empty one when there is
+// none); its temp files are then ready for commitParts.
+func (p *partWriter) finish() error {
+	if p.f == nil && len(p.temps) == 0 {
+		if err := p.next(); err != nil {
+			return err
+		}
+	}
+	return p.closeFile()
+}
+
+// commitParts renames completed temp files, in part order, into the
+// partition's part files, then removes the part files of the partition it
+// did not write. On an error the temp files are removed.
+func commitParts(dir string, temps []string) ([]string, error) {
+	files := make([]string, len(temps))
+	for i, tmp := range temps {
+		files[i] = filepath.Join(dir, partName(i))
 		if err := os.Rename(tmp, files[i]); err != nil {
-			p.abort()
+			for _, t := range temps[i:] {
+				os.Remove(t)
+			}
 			return nil, fmt.Errorf("renaming %s to %s: %w", tmp, files[i], err)
 		}
 	}
-	p.temps = nil
-	if err := syncDir(p.dir); err != nil {
+	if err := syncDir(dir); err != nil {
 		return nil, err
 	}
-	return files, p.removeStale(files)
+	return files, removeStale(dir, files)
 }
 
 // abort removes the temp files; the partition keeps its previous files.
@@ -226,12 +245,12 @@ func (p *partWriter) abort() {
 	p.temps = nil
 }
 
-// removeStale removes the part files of the partition that are not in keep,
-// and temp files an interrupted publish left behind.
-func (p *partWriter) removeStale(keep []string) error {
-	entries, err := os.ReadDir(p.dir)
+// removeStale removes the part files of the partition in dir that are not
+// in keep, and temp files an interrupted publish left behind.
+func removeStale(dir string, keep []string) error {
+	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return fmt.Errorf("listing %s: %w", p.dir, err)
+		return fmt.Errorf("listing %s: %w", dir, err)
 	}
 	kept := make(map[string]bool, len(keep))
 	for _, k := range keep {
@@ -242,7 +261,7 @@ func (p *partWriter) removeStale(keep []string) error {
 		name := e.Name()
 		stale := strings.HasPrefix(name, partPrefix) && strings.HasSuffix(name, partSuffix) && !kept[name]
 		if stale || strings.HasPrefix(name, tempPrefix+partPrefix) {
-			if err := os.Remove(filepath.Join(p.dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 				errs = append(errs, fmt.Errorf("removing old part %s: %w", name, err))
 			}
 		}
@@ -250,7 +269,7 @@ func (p *partWriter) removeStale(keep []string) error {
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	return syncDir(p.dir)
+	return syncDir(dir)
 }
 
 func syncDir(dir string) error {

@@ -131,15 +131,15 @@ func validSegment(s string) bool {
 // commits the files. A row the schema pass did not see (an unstable
 // Scanner) is still written: what does not fit goes to _leftovers.
 func writePass(ctx context.Context, opts Options, tbl *table, scan Scanner) (Result, error) {
-	pw, err := newPartWriter(opts, tbl)
-	if err != nil {
+	if err := preparePartition(opts); err != nil {
 		return Result{}, err
 	}
+	pw := newPartWriter(opts, tbl)
 	sh := newShredder(tbl, opts.Now)
 	pipe := newRowPipe(pw, tbl.numLeaves, opts.RowGroupRows)
 	var n int64
 	// Three goroutines: reading the store, shredding, encoding.
-	err = spool(ctx, scan, func(r *Row) error {
+	err := spool(ctx, scan, func(r *Row) error {
 		n++
 		b, err := pipe.next()
 		if err != nil {
