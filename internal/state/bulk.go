@@ -58,13 +58,17 @@ func (s *Store) setBulk(on bool) error {
 		s.db = nil
 		return fmt.Errorf("reopening state store %s: %w", s.dir, err)
 	}
-	s.db, s.bulk = db, on
+	s.db, s.bulk, s.sample = db, on, nil
+	if on {
+		s.sample = newKeySample()
+	}
 	return nil
 }
 
 // compactAll merges everything the store holds into its bottom level: in
-// bulk mode with mergeBulk, in one pass from level 0 on every core.
-func (s *Store) compactAll(ctx context.Context) error {
+// bulk mode with mergeBulk, in one pass from level 0 on every core,
+// showing v (when not nil) the records of entity.
+func (s *Store) compactAll(ctx context.Context, entity string, v RecordVisitor) error {
 	it, err := s.db.NewIter(nil)
 	if err != nil {
 		return fmt.Errorf("compacting the state store: %w", err)
@@ -82,9 +86,12 @@ func (s *Store) compactAll(ctx context.Context) error {
 	if first == nil {
 		return nil
 	}
+	if v != nil && !s.bulk {
+		return fmt.Errorf("compacting the state store: records can be visited only in bulk mode")
+	}
 	start := time.Now()
 	if s.bulk {
-		if err := s.mergeBulk(ctx, first, append(last, 0)); err != nil {
+		if err := s.mergeBulk(ctx, first, append(last, 0), entity, v); err != nil {
 			return fmt.Errorf("compacting the state store: %w", err)
 		}
 	} else if err := s.db.Compact(ctx, first, append(last, 0), true); err != nil {

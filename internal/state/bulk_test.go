@@ -9,7 +9,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/tidemark-dev/tidemark/internal/change"
@@ -126,7 +128,8 @@ func TestFreshLoadBulk(t *testing.T) {
 }
 
 // TestBulkMergeSplits: the merge cuts the key range into as many parts as
-// asked, in order, at table boundaries, and loses nothing; an interrupted
+// asked, in order, each with about its share of the records, and loses
+// nothing; an interrupted
 // merge's folder is removed when the store opens.
 func TestBulkMergeSplits(t *testing.T) {
 	s, dir := newStore(t)
@@ -140,12 +143,25 @@ func TestBulkMergeSplits(t *testing.T) {
 		if len(b) < 2 || len(b) > n+1 || !bytes.Equal(b[0], first) || !bytes.Equal(b[len(b)-1], end) {
 			t.Fatalf("%d parts: bounds %q", n, b)
 		}
-		if n > 1 && len(b) < 3 {
-			t.Fatalf("%d parts asked of %d level 0 files: bounds %q, no cut", n, s.LevelTables()[0], b)
+		if len(b) != n+1 {
+			t.Fatalf("%d parts asked of %d level 0 files: bounds %q", n, s.LevelTables()[0], b)
 		}
 		for i := 1; i < len(b); i++ {
 			if bytes.Compare(b[i-1], b[i]) >= 0 {
 				t.Fatalf("%d parts: bounds out of order: %q", n, b)
+			}
+		}
+		// Every level 0 table starts at the same metadata key: the cuts
+		// fall among the records, about as many in each part.
+		counts := make([]int, n)
+		for _, k := range keys {
+			sk := append(prefix(pRecord, "tenure"), keyOf(k)...)
+			part, _ := slices.BinarySearchFunc(b[1:], sk, bytes.Compare)
+			counts[part]++
+		}
+		for p, c := range counts {
+			if c < len(keys)/n/2 {
+				t.Fatalf("%d parts: %v records by part; part %d is far below its share", n, counts, p)
 			}
 		}
 	}
@@ -194,6 +210,89 @@ func TestFreshLoadBulkTwoEntities(t *testing.T) {
 	}
 	checkLoaded(t, s, "tenure", tenures)
 	checkLoaded(t, s, "person", persons)
+}
+
+// visitLog records what a RecordVisitor saw, by part.
+type visitLog struct {
+	mu    sync.Mutex
+	parts map[int][]string
+	fail  error
+}
+
+func (l *visitLog) Record(part int, key []byte, r *Record, img []byte) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	k, err := change.ParseKeyBytes(key)
+	if err != nil {
+		return err
+	}
+	if r == nil || (r.Live && img == nil) {
+		return fmt.Errorf("%s: record %+v, image %q", k, r, img)
+	}
+	if l.parts == nil {
+		l.parts = map[int][]string{}
+	}
+	l.parts[part] = append(l.parts[part], k.Hash.Str)
+	return l.fail
+}
+
+// TestFreshLoadVisit: the merge ending a fresh load shows a visitor every
+// record of the entity once, and no other entity's: each part's in key
+// order, the parts consecutive key ranges, on more than one core. While
+// another fresh load runs, nothing is merged and nothing is shown; a
+// visitor's error fails the merge, which leaves the store as it was.
+func TestFreshLoadVisit(t *testing.T) {
+	s, _ := newStore(t)
+	for _, e := range []string{"tenure", "person"} {
+		if _, err := s.BeginFreshLoad(e, 3000); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tenures := bulkLoad(t, s, "tenure", 3000, 100, 9)
+	bulkLoad(t, s, "person", 200, 100, 10)
+	var early visitLog
+	if saw, err := s.FinishFreshLoadVisit(context.Background(), "person", &early); err != nil || saw || len(early.parts) > 0 {
+		t.Fatalf("the first of two loads to finish: saw=%v, %v, %d parts visited; want nothing merged", saw, err, len(early.parts))
+	}
+	boom := errors.New("boom")
+	failing := visitLog{fail: boom}
+	if _, err := s.FinishFreshLoadVisit(context.Background(), "tenure", &failing); !errors.Is(err, boom) {
+		t.Fatalf("a failing visitor: %v, want its error", err)
+	}
+	checkLoaded(t, s, "tenure", tenures)
+	// The load is finished again after the failure, as a retry would.
+	s.fresh = map[string]*keyFilter{"tenure": newKeyFilter(3000)}
+	if err := s.setBulk(true); err != nil {
+		t.Fatal(err)
+	}
+	var got visitLog
+	saw, err := s.FinishFreshLoadVisit(context.Background(), "tenure", &got)
+	if err != nil || !saw {
+		t.Fatalf("FinishFreshLoadVisit = %v, %v", saw, err)
+	}
+	if len(got.parts) < 2 {
+		t.Fatalf("records seen in %d parts, want one per core (%d)", len(got.parts), runtime.GOMAXPROCS(0))
+	}
+	var all []string
+	for p := range len(got.parts) {
+		keys := got.parts[p]
+		if len(keys) == 0 || !slices.IsSorted(keys) {
+			t.Fatalf("part %d: %d keys, sorted: %v", p, len(keys), slices.IsSorted(keys))
+		}
+		if len(all) > 0 && all[len(all)-1] >= keys[0] {
+			t.Fatalf("part %d starts at %s, before part %d ends (%s)", p, keys[0], p-1, all[len(all)-1])
+		}
+		all = append(all, keys...)
+	}
+	for p, keys := range got.parts { // cut from a sample of the keys: about equal parts
+		if len(keys) < len(tenures)/len(got.parts)/2 {
+			t.Fatalf("part %d holds %d of %d records: the parts are not balanced", p, len(keys), len(tenures))
+		}
+	}
+	if !slices.Equal(all, tenures) {
+		t.Fatalf("saw %d tenure keys, want the %d loaded, each once", len(all), len(tenures))
+	}
+	checkLoaded(t, s, "tenure", tenures)
 }
 
 // TestFreshLoadBulkInterrupted: a load that stops (an error, a cancelled

@@ -106,17 +106,35 @@ func (s *Store) BeginFreshLoad(entity string, expected int64) (bool, error) {
 // fresh load is running, it compacts what the load wrote into the bottom
 // level and leaves bulk mode.
 func (s *Store) FinishFreshLoad(ctx context.Context, entity string) error {
+	_, err := s.FinishFreshLoadVisit(ctx, entity, nil)
+	return err
+}
+
+// A RecordVisitor sees an entity's records while the merge that ends a
+// fresh load writes them (bulkmerge.go): the records of each of the
+// merge's parts in key order, on that part's goroutine, the parts being
+// consecutive key ranges numbered from 0. The arguments of Record are
+// valid until it returns.
+type RecordVisitor interface {
+	Record(part int, key []byte, r *Record, img []byte) error
+}
+
+// FinishFreshLoadVisit is FinishFreshLoad, showing v every record of the
+// entity as the merge writes it. It reports whether v saw them: not when
+// another fresh load still runs (the last one to finish merges), nor when
+// the store was not in bulk mode.
+func (s *Store) FinishFreshLoadVisit(ctx context.Context, entity string, v RecordVisitor) (bool, error) {
 	delete(s.fresh, entity)
 	if len(s.fresh) > 0 || !s.bulk {
-		return nil
+		return false, nil
 	}
-	if err := s.compactAll(ctx); err != nil {
-		return fmt.Errorf("finishing the fresh load of %s: %w", entity, err)
+	if err := s.compactAll(ctx, entity, v); err != nil {
+		return false, fmt.Errorf("finishing the fresh load of %s: %w", entity, err)
 	}
 	if err := s.setBulk(false); err != nil {
-		return fmt.Errorf("finishing the fresh load of %s: %w", entity, err)
+		return false, fmt.Errorf("finishing the fresh load of %s: %w", entity, err)
 	}
-	return nil
+	return v != nil, nil
 }
 
 // EndFreshLoad ends a fresh load of an entity (a no-op if none is running

@@ -30,6 +30,8 @@ type Store struct {
 	cache *pebble.Cache
 	log   *slog.Logger
 	bulk  bool // opened for a bulk load (bulk.go)
+	// sample holds keys of the records written in bulk mode (bulkmerge.go).
+	sample *keySample
 
 	logMu sync.Mutex
 	logs  map[string]*histLog // history logs opened (histlog.go)

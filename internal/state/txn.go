@@ -89,6 +89,9 @@ func (t *Txn) Get(entity string, key []byte) (*Record, error) {
 func (t *Txn) Put(entity string, key []byte, r *Record) {
 	if f := t.s.fresh[entity]; f != nil {
 		f.add(key) // (if this transaction is discarded, the filter only says "may hold" more often)
+		if t.s.sample != nil {
+			t.s.sample.add(entity, key)
+		}
 	}
 	t.recs[txnKey(entity, key)] = r
 }
