@@ -20,18 +20,22 @@ type PublishResult struct {
 	Skipped   []string // entities with nothing new since their last publish today
 }
 
-// publishMark says what the last publish of an entity wrote: the state's
-// generation, the day's partition, the lake folder and the tables.
+// publishMark says what the last publish of an entity's table wrote: the
+// state's generation, the day's partition and the lake folder.
 type publishMark struct {
 	Generation uint64 `json:"generation"`
 	Date       string `json:"date"`
 	Dir        string `json:"dir"`
-	History    bool   `json:"history"`
+}
+
+func publishMarkKey(entity string, kind lake.Kind) string {
+	return "pub/" + entity + "/" + string(kind)
 }
 
 // Publish writes the current state and the history of every entity that
-// changed since its last publish, or whose last publish was on another day,
-// to another lake folder or with other tables, or whose files are gone.
+// changed since its last publish, or whose last publish was on another day
+// or to another lake folder, or whose files are gone; each table is judged
+// on its own (a first bootstrap may have written the current one).
 func (p *Pipeline) Publish(ctx context.Context) (PublishResult, error) {
 	defer withGCPercent(publishGCPercent)()
 	var res PublishResult
@@ -45,34 +49,53 @@ func (p *Pipeline) Publish(ctx context.Context) (PublishResult, error) {
 		if p.cfg.Lake.PublishHistory() {
 			kinds = append(kinds, lake.History)
 		}
-		mark := publishMark{Generation: gen, Date: now.Format("20060102"), Dir: p.cfg.Lake.Dir, History: p.cfg.Lake.PublishHistory()}
-		if p.published(e.Name, mark, kinds, now) {
+		mark := p.publishMark(gen, now)
+		var todo []lake.Kind
+		for _, k := range kinds {
+			if !p.published(e.Name, k, mark, now) {
+				todo = append(todo, k)
+			}
+		}
+		if len(todo) == 0 {
 			res.Skipped = append(res.Skipped, e.Name)
 			continue
 		}
 		p.log.Info("phase publish", "entity", e.Name, "generation", gen)
-		for _, k := range kinds {
+		for _, k := range todo {
 			r, err := p.publishOne(ctx, e.Name, k, now)
 			if err != nil {
 				return res, err
 			}
-			res.Files += len(r.Files)
-			res.Rows += r.Rows
-			res.Leftovers += r.Leftovers
+			res.add(r)
 			p.log.Info("published", "entity", e.Name, "table", k, "rows", r.Rows, "files", len(r.Files), "leftovers", r.Leftovers)
-		}
-		b, _ := json.Marshal(mark)
-		if err := p.Store.SetMeta("pub/"+e.Name, b); err != nil {
-			return res, err
+			if err := p.setPublished(e.Name, k, mark); err != nil {
+				return res, err
+			}
 		}
 	}
 	return res, nil
 }
 
-// published reports whether the entity's last publish already wrote what
+func (r *PublishResult) add(l lake.Result) {
+	r.Files += len(l.Files)
+	r.Rows += l.Rows
+	r.Leftovers += l.Leftovers
+}
+
+func (p *Pipeline) publishMark(gen uint64, now time.Time) publishMark {
+	return publishMark{Generation: gen, Date: now.Format("20060102"), Dir: p.cfg.Lake.Dir}
+}
+
+// setPublished records that the table's files hold the state at mark.
+func (p *Pipeline) setPublished(entity string, kind lake.Kind, mark publishMark) error {
+	b, _ := json.Marshal(mark)
+	return p.Store.SetMeta(publishMarkKey(entity, kind), b)
+}
+
+// published reports whether the table's last publish already wrote what
 // this one would: the same mark, and its part files still there.
-func (p *Pipeline) published(entity string, mark publishMark, kinds []lake.Kind, now time.Time) bool {
-	prev, ok, err := p.Store.Meta("pub/" + entity)
+func (p *Pipeline) published(entity string, kind lake.Kind, mark publishMark, now time.Time) bool {
+	prev, ok, err := p.Store.Meta(publishMarkKey(entity, kind))
 	if err != nil || !ok {
 		return false
 	}
@@ -80,13 +103,8 @@ func (p *Pipeline) published(entity string, mark publishMark, kinds []lake.Kind,
 	if json.Unmarshal(prev, &old) != nil || old != mark {
 		return false
 	}
-	for _, k := range kinds {
-		parts, err := filepath.Glob(filepath.Join(lake.PartitionDir(p.cfg.Lake.Dir, entity, k, now), "part-*.parquet"))
-		if err != nil || len(parts) == 0 {
-			return false
-		}
-	}
-	return true
+	parts, err := filepath.Glob(filepath.Join(lake.PartitionDir(p.cfg.Lake.Dir, entity, kind, now), "part-*.parquet"))
+	return err == nil && len(parts) > 0
 }
 
 func (p *Pipeline) publishOne(ctx context.Context, entity string, kind lake.Kind, now time.Time) (lake.Result, error) {
