@@ -26,7 +26,8 @@ Usage:
                     bootstrap if needed, apply events, follow live sources, publish
   tidemark follow   --config FILE [--until-idle D]   apply events on a bootstrapped state;
                     live sources until SIGINT/SIGTERM (commits, exits 0) or idle for D
-  tidemark snapshot --config FILE        only load the configured exports not loaded yet
+  tidemark snapshot --config FILE [--publish]   only load the configured exports not loaded yet;
+                    --publish: then publish (a first load writes its current table as it loads)
   tidemark publish  --config FILE        only publish what changed
   tidemark show     --config FILE [--history] ENTITY KEY
   tidemark dlq list --config FILE [--json]

@@ -96,6 +96,10 @@ func cmdStep(ctx context.Context, step string, args []string, stdout, stderr io.
 	cfgPath := fs.String("config", "", "path of the tidemark YAML config")
 	verbose := fs.Bool("v", false, "log each step")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (pprof) to this file")
+	var publish *bool
+	if step == "snapshot" {
+		publish = fs.Bool("publish", false, "then publish; a first load of an entity writes its current table while it loads")
+	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -112,18 +116,24 @@ func cmdStep(ctx context.Context, step string, args []string, stdout, stderr io.
 	}
 	defer p.Close()
 	p.Progress = newProgress(stderr)
+	var res pipeline.PublishResult
 	if step == "snapshot" {
+		p.PublishOnLoad = *publish
 		if err := p.Bootstrap(ctx); err != nil {
 			return err
 		}
 		st := p.Stats()
 		fmt.Fprintf(stdout, "items loaded from exports\t%d\ndead letters\t%d\n", st.SnapshotRows, st.DeadLetters)
-		return nil
+		if !*publish {
+			return nil
+		}
+		res = p.LoadPublished()
 	}
-	res, err := p.Publish(ctx)
+	more, err := p.Publish(ctx)
 	if err != nil {
 		return err
 	}
+	res.Files, res.Rows, res.Leftovers = res.Files+more.Files, res.Rows+more.Rows, res.Leftovers+more.Leftovers
 	fmt.Fprintf(stdout, "files written\t%d\nrows published\t%d\nvalues kept in _leftovers\t%d\n", res.Files, res.Rows, res.Leftovers)
 	return nil
 }

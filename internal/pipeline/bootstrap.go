@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io/fs"
 
+	"github.com/tidemark-dev/tidemark/internal/change"
 	"github.com/tidemark-dev/tidemark/internal/config"
 	"github.com/tidemark-dev/tidemark/internal/source/export"
+	"github.com/tidemark-dev/tidemark/internal/state"
 )
 
 // Metadata keys of a bootstrap:
@@ -83,6 +85,8 @@ func (p *Pipeline) bootstrapOne(ctx context.Context, src config.ExportSource) (e
 	if err := txn.Commit(); err != nil {
 		return err
 	}
+	var records change.Source = s
+	var pub *loadPublisher
 	if !m.Summary.Incremental() {
 		// A first load need not look up keys it has not written.
 		fresh, err := p.Store.BeginFreshLoad(src.Entity, m.Summary.ItemCount)
@@ -95,18 +99,29 @@ func (p *Pipeline) bootstrapOne(ctx context.Context, src config.ExportSource) (e
 					err = errors.Join(err, eerr)
 				}
 			}()
+			if p.PublishOnLoad {
+				pub = p.newLoadPublisher(src.Entity)
+				records = pub.source(s)
+				defer pub.abort() // a no-op once committed
+			}
 		}
 	}
 	pr := p.progress()
 	pr.Start(fmt.Sprintf("bootstrap %s (export %s)", src.Entity, m.ID), m.Summary.ItemCount, "items")
 	defer pr.Done()
 	p.log.Info("phase bootstrap", "entity", src.Entity, "export", m.ID, "as_of", m.Summary.AsOf(), "incremental", m.Summary.Incremental(), "items", m.Summary.ItemCount)
-	if err := p.mat.Consume(ctx, s, p.cfg.BatchSize, func(n int) { pr.Add(int64(n)) }); err != nil {
+	if err := p.mat.Consume(ctx, records, p.cfg.BatchSize, func(n int) { pr.Add(int64(n)) }); err != nil {
 		return fmt.Errorf("bootstrapping %s from export %s: %w", src.Entity, m.ID, err)
 	}
 	// A fresh load's records are merged into the bottom level of the store
-	// before the bootstrap is marked done (state/bulk.go).
-	if err := p.Store.FinishFreshLoad(ctx, src.Entity); err != nil {
+	// before the bootstrap is marked done (state/bulk.go), and its current
+	// table written meanwhile when asked (loadpub.go).
+	var visit state.RecordVisitor
+	if pub != nil {
+		visit = pub.visitor()
+	}
+	visited, err := p.Store.FinishFreshLoadVisit(ctx, src.Entity, visit)
+	if err != nil {
 		return fmt.Errorf("bootstrapping %s from export %s: %w", src.Entity, m.ID, err)
 	}
 	txn = p.mat.Begin()
@@ -120,7 +135,15 @@ func (p *Pipeline) bootstrapOne(ctx context.Context, src config.ExportSource) (e
 		txn.Discard()
 		return err
 	}
-	return txn.Commit()
+	if err := txn.Commit(); err != nil {
+		return err
+	}
+	if visited {
+		if err := pub.commit(ctx); err != nil {
+			return fmt.Errorf("publishing the current table of %s: %w", src.Entity, err)
+		}
+	}
+	return nil
 }
 
 // checkBootstrapped refuses to apply events to an entity whose bootstrap

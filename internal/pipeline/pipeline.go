@@ -29,11 +29,15 @@ type Pipeline struct {
 	// Progress reports long work; nil reports nothing.
 	Progress Progress
 	// Now is the wall clock (ingestion and publish times).
-	Now    func() time.Time
-	s3     s3fs.API // made on first use of an s3:// source
-	scans  []ScanFigures
-	absent int64 // entities a complete re-sync found absent
-	gauges gauges
+	Now func() time.Time
+	// PublishOnLoad makes a first bootstrap of an entity write its current
+	// table as it loads (loadpub.go).
+	PublishOnLoad bool
+	loadPub       PublishResult // what PublishOnLoad wrote
+	s3            s3fs.API      // made on first use of an s3:// source
+	scans         []ScanFigures
+	absent        int64 // entities a complete re-sync found absent
+	gauges        gauges
 	// resetStreams names the entities whose DynamoDB streams are read from
 	// their oldest records on this run (after a re-bootstrap).
 	resetStreams map[string]bool

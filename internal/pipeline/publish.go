@@ -107,11 +107,15 @@ func (p *Pipeline) published(entity string, kind lake.Kind, mark publishMark, no
 	return err == nil && len(parts) > 0
 }
 
-func (p *Pipeline) publishOne(ctx context.Context, entity string, kind lake.Kind, now time.Time) (lake.Result, error) {
-	opts := lake.Options{
+func (p *Pipeline) lakeOptions(entity string, kind lake.Kind, now time.Time) lake.Options {
+	return lake.Options{
 		Dir: p.cfg.Lake.Dir, Entity: entity, Kind: kind, Now: now,
 		RowGroupRows: p.cfg.Lake.RowGroupRows, FileRows: p.cfg.Lake.FileRows,
 	}
+}
+
+func (p *Pipeline) publishOne(ctx context.Context, entity string, kind lake.Kind, now time.Time) (lake.Result, error) {
+	opts := p.lakeOptions(entity, kind, now)
 	scan := p.currentRows(entity)
 	if kind == lake.History {
 		scan = p.historyRows(entity)

@@ -2,7 +2,6 @@ package lake
 
 import (
 	"context"
-	"errors"
 	"time"
 	"unsafe"
 )
@@ -42,53 +41,11 @@ const (
 	spoolKeepBytes = 4 << 20
 )
 
-// errSpoolStopped stops the scan when fn failed; spool returns fn's error.
-var errSpoolStopped = errors.New("spooled rows failed")
-
 // spool calls fn for every row of scan, in order, on another goroutine.
 // The Row passed to fn (and every string and byte slice in it) is valid
 // until fn returns, as a Scanner's.
 func spool(ctx context.Context, scan Scanner, fn func(*Row) error) error {
-	free := make(chan *spoolBatch, spoolBatches)
-	full := make(chan *spoolBatch, spoolBatches)
-	for range spoolBatches {
-		free <- &spoolBatch{}
-	}
-	done := make(chan struct{})
-	failed := make(chan struct{}) // closed on fn's first error
-	var ferr error                // that error; read after done
-	go func() {
-		defer close(done)
-		var r Row
-		for b := range full {
-			for i := range b.rows {
-				if ferr != nil {
-					break
-				}
-				b.fill(&r, &b.rows[i])
-				if ferr = fn(&r); ferr != nil {
-					close(failed)
-				}
-			}
-			clear(b.rows)
-			b.rows, b.bytes = b.rows[:0], b.bytes[:0]
-			if cap(b.bytes) > spoolKeepBytes {
-				b.bytes = nil
-			}
-			free <- b
-		}
-	}()
-	var cur *spoolBatch
-	var sc scratch
-	send := func() bool {
-		select {
-		case full <- cur:
-			cur = nil
-			return true
-		case <-failed:
-			return false
-		}
-	}
+	sp := newSpooler(fn)
 	var n int64
 	err := scan(func(r *Row) error {
 		if n%checkEvery == 0 {
@@ -97,32 +54,96 @@ func spool(ctx context.Context, scan Scanner, fn func(*Row) error) error {
 			}
 		}
 		n++
-		if cur == nil {
-			select {
-			case cur = <-free:
-			case <-failed:
-				return errSpoolStopped
-			}
-		}
-		img, err := sc.image(r)
-		if err != nil {
-			return err
-		}
-		cur.rows = append(cur.rows, cur.spool(r, img))
-		if (len(cur.rows) == spoolBatchRows || len(cur.bytes) >= spoolBatchBytes) && !send() {
-			return errSpoolStopped
-		}
-		return nil
+		return sp.add(r)
 	})
-	if cur != nil && len(cur.rows) > 0 && err == nil {
-		send()
-	}
-	close(full)
-	<-done
-	if ferr != nil {
-		err = ferr // fn's error, not the scan's errSpoolStopped
+	if cerr := sp.close(err == nil); cerr != nil {
+		err = cerr // fn's error, which stopped the scan
 	}
 	return err
+}
+
+// spooler hands the rows it is given to fn on its own goroutine, copied
+// into batches.
+type spooler struct {
+	free, full chan *spoolBatch
+	done       chan struct{}
+	failed     chan struct{} // closed on fn's first error
+	ferr       error         // that error; read after done
+	cur        *spoolBatch
+	sc         scratch
+}
+
+func newSpooler(fn func(*Row) error) *spooler {
+	sp := &spooler{free: make(chan *spoolBatch, spoolBatches), full: make(chan *spoolBatch, spoolBatches),
+		done: make(chan struct{}), failed: make(chan struct{})}
+	for range spoolBatches {
+		sp.free <- &spoolBatch{}
+	}
+	go func() {
+		defer close(sp.done)
+		var r Row
+		for b := range sp.full {
+			for i := range b.rows {
+				if sp.ferr != nil {
+					break
+				}
+				b.fill(&r, &b.rows[i])
+				if sp.ferr = fn(&r); sp.ferr != nil {
+					close(sp.failed)
+				}
+			}
+			clear(b.rows)
+			b.rows, b.bytes = b.rows[:0], b.bytes[:0]
+			if cap(b.bytes) > spoolKeepBytes {
+				b.bytes = nil
+			}
+			sp.free <- b
+		}
+	}()
+	return sp
+}
+
+// add copies r into the current batch, handing the batch over when it is
+// full; after fn failed it returns fn's error.
+func (sp *spooler) add(r *Row) error {
+	if sp.cur == nil {
+		select {
+		case sp.cur = <-sp.free:
+		case <-sp.failed:
+			return sp.ferr // set before failed was closed
+		}
+	}
+	img, err := sp.sc.image(r)
+	if err != nil {
+		return err
+	}
+	cur := sp.cur
+	cur.rows = append(cur.rows, cur.spool(r, img))
+	if (len(cur.rows) == spoolBatchRows || len(cur.bytes) >= spoolBatchBytes) && !sp.send() {
+		return sp.ferr
+	}
+	return nil
+}
+
+func (sp *spooler) send() bool {
+	select {
+	case sp.full <- sp.cur:
+		sp.cur = nil
+		return true
+	case <-sp.failed:
+		return false
+	}
+}
+
+// close hands over the last rows (when flush is set) and waits for fn to
+// finish with them; it returns fn's first error.
+func (sp *spooler) close(flush bool) error {
+	if flush && sp.cur != nil && len(sp.cur.rows) > 0 {
+		sp.send()
+	}
+	close(sp.full)
+	<-sp.done
+	return sp.ferr
 }
 
 // spool copies r, whose image is img (nil: none), into the batch.

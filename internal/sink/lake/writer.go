@@ -72,16 +72,27 @@ func (w *Writer) Segment(i int) (*Segment, error) {
 	}
 	pw := newPartWriter(w.opts, w.tbl)
 	s := &Segment{pw: pw, sh: newShredder(w.tbl, w.opts.Now), pipe: newRowPipe(pw, w.tbl.numLeaves, w.opts.RowGroupRows)}
+	s.sp = newSpooler(func(r *Row) error {
+		b, err := s.pipe.next()
+		if err == nil {
+			err = s.sh.shred(r, b)
+		}
+		if err == nil {
+			err = s.pipe.added()
+		}
+		return err
+	})
 	w.segs[i] = s
 	return s, nil
 }
 
 // Segment writes the rows of one key range, in order, to part files of
-// their own: reading and shredding on the caller's goroutine, encoding on
-// another.
+// their own: copying the rows on the caller's goroutine, shredding them
+// on another and encoding them on a third, as Publish does.
 type Segment struct {
 	pw     *partWriter
 	sh     *shredder
+	sp     *spooler
 	pipe   *rowPipe
 	rows   int64
 	closed bool
@@ -93,14 +104,7 @@ func (s *Segment) Write(r *Row) error {
 	if s.err != nil {
 		return s.err
 	}
-	b, err := s.pipe.next()
-	if err == nil {
-		err = s.sh.shred(r, b)
-	}
-	if err == nil {
-		err = s.pipe.added()
-	}
-	if err != nil {
+	if err := s.sp.add(r); err != nil {
 		s.err = err
 		return err
 	}
@@ -108,13 +112,16 @@ func (s *Segment) Write(r *Row) error {
 	return nil
 }
 
-// close waits for the segment's encoding to end and completes its last
-// part.
+// close waits for the segment's shredding and encoding to end and
+// completes its last part.
 func (s *Segment) close() error {
 	if s.closed {
 		return s.err
 	}
 	s.closed = true
+	if err := s.sp.close(s.err == nil); err != nil {
+		s.err = err // the shredder's error
+	}
 	if err := s.pipe.close(); err != nil && s.err == nil {
 		s.err = err
 	}
