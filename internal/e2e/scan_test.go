@@ -121,6 +121,39 @@ func TestScanFreshLoad(t *testing.T) {
 	}
 }
 
+// TestScanSnapshotPublish: `snapshot --publish` on a first scan writes
+// the current table while the load merges, then publishes the history
+// alone; a publish right after has nothing to write.
+func TestScanSnapshotPublish(t *testing.T) {
+	const n = 400
+	items := make([]map[string]types.AttributeValue, n)
+	for i := range items {
+		items[i] = map[string]types.AttributeValue{
+			"id":               &types.AttributeValueMemberS{Value: fmt.Sprintf("6e2f8d51-3c0b-4a4f-9b72-%012d", i)},
+			"versionNumber":    &types.AttributeValueMemberN{Value: "3"},
+			"paymentReference": &types.AttributeValueMemberS{Value: fmt.Sprintf("PR%06d", i)},
+		}
+	}
+	_, _, cfg := scanSetup(t, items, "", "budget_rcu: 100000")
+	stdout, stderr, code := cli(t, "snapshot", "--publish", "--config", cfg, "-v")
+	if code != 0 {
+		t.Fatalf("snapshot --publish exited %d:\n%s", code, stderr)
+	}
+	for _, want := range []string{
+		fmt.Sprintf("table=current rows=%d", n), "while=loading", fmt.Sprintf("table=history rows=%d", n),
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Fatalf("snapshot --publish logged no %q:\n%s", want, stderr)
+		}
+	}
+	if !strings.Contains(stdout, fmt.Sprintf("rows published\t%d", 2*n)) {
+		t.Fatalf("snapshot --publish printed:\n%s\nwant %d rows published (current and history)", stdout, 2*n)
+	}
+	if stdout, stderr, code = cli(t, "publish", "--config", cfg); code != 0 || !strings.Contains(stdout, "files written\t0") {
+		t.Fatalf("publish after snapshot --publish exited %d:\n%s\n%s", code, stdout, stderr)
+	}
+}
+
 // scanSetup starts dynalite with a TenureInformation table holding items,
 // sets static credentials (hiding the developer's AWS files) so that a
 // tidemark subprocess reaches it, and writes a config in a new folder that

@@ -9,7 +9,6 @@ import (
 	"github.com/tidemark-dev/tidemark/internal/change"
 	"github.com/tidemark-dev/tidemark/internal/config"
 	"github.com/tidemark-dev/tidemark/internal/source/export"
-	"github.com/tidemark-dev/tidemark/internal/state"
 )
 
 // Metadata keys of a bootstrap:
@@ -99,9 +98,7 @@ func (p *Pipeline) bootstrapOne(ctx context.Context, src config.ExportSource) (e
 					err = errors.Join(err, eerr)
 				}
 			}()
-			if p.PublishOnLoad {
-				pub = p.newLoadPublisher(src.Entity)
-				records = pub.source(s)
+			if pub, records = p.startLoad(src.Entity, fresh, s); pub != nil {
 				defer pub.abort() // a no-op once committed
 			}
 		}
@@ -116,11 +113,7 @@ func (p *Pipeline) bootstrapOne(ctx context.Context, src config.ExportSource) (e
 	// A fresh load's records are merged into the bottom level of the store
 	// before the bootstrap is marked done (state/bulk.go), and its current
 	// table written meanwhile when asked (loadpub.go).
-	var visit state.RecordVisitor
-	if pub != nil {
-		visit = pub.visitor()
-	}
-	visited, err := p.Store.FinishFreshLoadVisit(ctx, src.Entity, visit)
+	visited, err := p.finishLoad(ctx, src.Entity, pub)
 	if err != nil {
 		return fmt.Errorf("bootstrapping %s from export %s: %w", src.Entity, m.ID, err)
 	}

@@ -144,3 +144,25 @@ func (l *loadPublisher) commit(ctx context.Context) error {
 // LoadPublished says what the bootstraps of this pipeline published as they
 // loaded (PublishOnLoad).
 func (p *Pipeline) LoadPublished() PublishResult { return p.loadPub }
+
+// startLoad returns the records a fresh load of entity applies from s and,
+// with PublishOnLoad, the publisher gathering their statistics (nil when
+// the load is not fresh or the table is not written as it loads).
+func (p *Pipeline) startLoad(entity string, fresh bool, s change.Source) (*loadPublisher, change.Source) {
+	if !fresh || !p.PublishOnLoad {
+		return nil, s
+	}
+	pub := p.newLoadPublisher(entity)
+	return pub, pub.source(s)
+}
+
+// finishLoad ends a completed fresh load, merging the store; with a
+// publisher, the merge writes the current table, and finishLoad reports
+// whether it did (pub.commit then puts it in the lake).
+func (p *Pipeline) finishLoad(ctx context.Context, entity string, pub *loadPublisher) (bool, error) {
+	var visit state.RecordVisitor
+	if pub != nil {
+		visit = pub.visitor()
+	}
+	return p.Store.FinishFreshLoadVisit(ctx, entity, visit)
+}

@@ -82,6 +82,10 @@ func (p *Pipeline) bootstrapScan(ctx context.Context, src config.ScanSource) (er
 			}
 		}()
 	}
+	pub, records := p.startLoad(ent.Name, fresh, s)
+	if pub != nil {
+		defer pub.abort() // a no-op once committed
+	}
 	pr := p.progress()
 	pr.Start(fmt.Sprintf("scan %s (%d segments)", ent.Table, s.Stats().Segments), 0, "items")
 	p.log.Info("phase bootstrap", "entity", ent.Name, "scan", ent.Table, "segments", s.Stats().Segments, "budget_rcu", s.Stats().Budget)
@@ -109,7 +113,7 @@ func (p *Pipeline) bootstrapScan(ctx context.Context, src config.ScanSource) (er
 			}
 		}
 	}()
-	err = p.mat.Consume(ctx, s, p.cfg.BatchSize, func(n int) { pr.Add(int64(n)); p.committed() })
+	err = p.mat.Consume(ctx, records, p.cfg.BatchSize, func(n int) { pr.Add(int64(n)); p.committed() })
 	close(stop)
 	pr.Done()
 	f := figures()
@@ -120,7 +124,8 @@ func (p *Pipeline) bootstrapScan(ctx context.Context, src config.ScanSource) (er
 	if err != nil {
 		return fmt.Errorf("bootstrapping %s from a scan of %s: %w", ent.Name, ent.Table, err)
 	}
-	if err := p.Store.FinishFreshLoad(ctx, ent.Name); err != nil {
+	visited, err := p.finishLoad(ctx, ent.Name, pub)
+	if err != nil {
 		return fmt.Errorf("bootstrapping %s from a scan of %s: %w", ent.Name, ent.Table, err)
 	}
 	txn = p.mat.Begin()
@@ -132,5 +137,13 @@ func (p *Pipeline) bootstrapScan(ctx context.Context, src config.ScanSource) (er
 		txn.Discard()
 		return err
 	}
-	return txn.Commit()
+	if err := txn.Commit(); err != nil {
+		return err
+	}
+	if visited {
+		if err := pub.commit(ctx); err != nil {
+			return fmt.Errorf("publishing the current table of %s: %w", ent.Name, err)
+		}
+	}
+	return nil
 }
