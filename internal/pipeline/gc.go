@@ -16,6 +16,9 @@ import (
 const (
 	applyGCPercent   = 200
 	publishGCPercent = 100
+	// loadPublishGCPercent is the target while a first load's merge writes
+	// the current table (loadpub.go).
+	loadPublishGCPercent = 50
 )
 
 // withGCPercent sets the garbage collector's target percentage and returns

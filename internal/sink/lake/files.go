@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/compress/zstd"
 )
 
 // Temp files are hidden (Athena, Spark and DuckDB's *.parquet globs skip
@@ -58,6 +57,9 @@ func preparePartition(opts Options) error {
 	return removeStaleTemps(dir)
 }
 
+// zstdPages compresses the pages of every part (its encoders are pooled).
+var zstdPages = &pageCodec{}
+
 func newPartWriter(opts Options, t *table) *partWriter {
 	p := &partWriter{dir: PartitionDir(opts.Dir, opts.Entity, opts.Kind, opts.Now), fileRows: opts.FileRows}
 	p.opts = []parquet.WriterOption{
@@ -67,7 +69,7 @@ func newPartWriter(opts Options, t *table) *partWriter {
 		// them to removeStaleTemps), not in memory: a row group of 100,000
 		// tenures is about 32 MB compressed.
 		parquet.ColumnPageBuffers(pageFiles{p.dir}),
-		parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
+		parquet.Compression(zstdPages),
 		parquet.MaxRowsPerRowGroup(int64(opts.RowGroupRows)),
 		parquet.KeyValueMetadata("tidemark.entity", opts.Entity),
 		parquet.KeyValueMetadata("tidemark.kind", string(opts.Kind)),
