@@ -19,7 +19,10 @@ import (
 // store's bottom-level tables (state.RecordVisitor). The table is committed
 // to the lake once the bootstrap is done, with its publish mark, so that
 // the next publish skips it while nothing changes. Pipeline.PublishOnLoad
-// turns it on (`tidemark snapshot --publish`).
+// turns it on (`tidemark snapshot --publish`). The statistics count every
+// row applied, so they are the publish's own unless a key comes twice in
+// the load: the schema may then also fit the image the second one replaced
+// (a column more, or a wider type), and no value is lost either way.
 
 // loadPublisher gathers the statistics of a fresh load's rows, then writes
 // its current table while the store merges the load.
