@@ -98,14 +98,7 @@ func TestRunFromScan(t *testing.T) {
 // item once.
 func TestScanFreshLoad(t *testing.T) {
 	const n = 500
-	items := make([]map[string]types.AttributeValue, n)
-	for i := range items {
-		items[i] = map[string]types.AttributeValue{
-			"id":            &types.AttributeValueMemberS{Value: fmt.Sprintf("5d1e7c40-2b9a-4f3e-8a61-%012d", i)},
-			"versionNumber": &types.AttributeValueMemberN{Value: "1"},
-		}
-	}
-	_, dir, cfg := scanSetup(t, items, "", "budget_rcu: 100000")
+	_, dir, cfg := scanSetup(t, tenureItems(n, "5d1e7c40-2b9a-4f3e-8a61-"), "", "budget_rcu: 100000")
 	stdout, stderr, code := cli(t, "run", "--config", cfg, "-v", "--json")
 	if code != 0 {
 		t.Fatalf("run exited %d:\n%s", code, stderr)
@@ -126,13 +119,9 @@ func TestScanFreshLoad(t *testing.T) {
 // alone; a publish right after has nothing to write.
 func TestScanSnapshotPublish(t *testing.T) {
 	const n = 400
-	items := make([]map[string]types.AttributeValue, n)
-	for i := range items {
-		items[i] = map[string]types.AttributeValue{
-			"id":               &types.AttributeValueMemberS{Value: fmt.Sprintf("6e2f8d51-3c0b-4a4f-9b72-%012d", i)},
-			"versionNumber":    &types.AttributeValueMemberN{Value: "3"},
-			"paymentReference": &types.AttributeValueMemberS{Value: fmt.Sprintf("PR%06d", i)},
-		}
+	items := tenureItems(n, "6e2f8d51-3c0b-4a4f-9b72-")
+	for i, it := range items {
+		it["paymentReference"] = &types.AttributeValueMemberS{Value: fmt.Sprintf("PR%06d", i)}
 	}
 	_, _, cfg := scanSetup(t, items, "", "budget_rcu: 100000")
 	stdout, stderr, code := cli(t, "snapshot", "--publish", "--config", cfg, "-v")
@@ -152,6 +141,19 @@ func TestScanSnapshotPublish(t *testing.T) {
 	if stdout, stderr, code = cli(t, "publish", "--config", cfg); code != 0 || !strings.Contains(stdout, "files written\t0") {
 		t.Fatalf("publish after snapshot --publish exited %d:\n%s\n%s", code, stdout, stderr)
 	}
+}
+
+// tenureItems returns n items with a GUID id (idPrefix and a 12-digit
+// number) and a versionNumber of 1.
+func tenureItems(n int, idPrefix string) []map[string]types.AttributeValue {
+	items := make([]map[string]types.AttributeValue, n)
+	for i := range items {
+		items[i] = map[string]types.AttributeValue{
+			"id":            &types.AttributeValueMemberS{Value: fmt.Sprintf("%s%012d", idPrefix, i)},
+			"versionNumber": &types.AttributeValueMemberN{Value: "1"},
+		}
+	}
+	return items
 }
 
 // scanSetup starts dynalite with a TenureInformation table holding items,

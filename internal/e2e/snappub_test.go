@@ -1,11 +1,8 @@
 package e2e
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -13,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parquet-go/parquet-go"
+	"github.com/tidemark-dev/tidemark/internal/testutil/parquetrows"
 )
 
 // TestSnapshotPublishKilled: `snapshot --publish` SIGKILLed at random
@@ -79,35 +76,17 @@ func currentRows(t *testing.T, lakeDir string) map[string]map[string]any {
 		t.Fatalf("no current table under %s: %v", lakeDir, err)
 	}
 	sort.Strings(parts)
+	all, _ := parquetrows.Read(t, parts...)
 	rows := map[string]map[string]any{}
-	for _, path := range parts {
-		f, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
+	for _, m := range all {
+		for _, c := range []string{"_ingested_at", "import_year", "import_month", "import_day", "import_date", "import_datetime", "import_timestamp"} {
+			delete(m, c)
 		}
-		st, _ := f.Stat()
-		pf, err := parquet.OpenFile(f, st.Size())
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
+		k := fmt.Sprint(m["_key"])
+		if _, dup := rows[k]; dup {
+			t.Fatalf("key %s twice in the current table", k)
 		}
-		r := parquet.NewReader(pf)
-		for {
-			m := map[string]any{}
-			if err := r.Read(&m); errors.Is(err, io.EOF) {
-				break
-			} else if err != nil {
-				t.Fatalf("%s: %v", path, err)
-			}
-			for _, c := range []string{"_ingested_at", "import_year", "import_month", "import_day", "import_date", "import_datetime", "import_timestamp"} {
-				delete(m, c)
-			}
-			k := fmt.Sprint(m["_key"])
-			if _, dup := rows[k]; dup {
-				t.Fatalf("key %s twice in the current table", k)
-			}
-			rows[k] = m
-		}
-		f.Close()
+		rows[k] = m
 	}
 	return rows
 }

@@ -113,7 +113,7 @@ func (p *Pipeline) bootstrapOne(ctx context.Context, src config.ExportSource) (e
 	// A fresh load's records are merged into the bottom level of the store
 	// before the bootstrap is marked done (state/bulk.go), and its current
 	// table written meanwhile when asked (loadpub.go).
-	visited, err := p.finishLoad(ctx, src.Entity, pub)
+	written, err := p.finishLoad(ctx, src.Entity, pub)
 	if err != nil {
 		return fmt.Errorf("bootstrapping %s from export %s: %w", src.Entity, m.ID, err)
 	}
@@ -131,12 +131,7 @@ func (p *Pipeline) bootstrapOne(ctx context.Context, src config.ExportSource) (e
 	if err := txn.Commit(); err != nil {
 		return err
 	}
-	if visited {
-		if err := pub.commit(ctx); err != nil {
-			return fmt.Errorf("publishing the current table of %s: %w", src.Entity, err)
-		}
-	}
-	return nil
+	return written.commit(ctx)
 }
 
 // checkBootstrapped refuses to apply events to an entity whose bootstrap

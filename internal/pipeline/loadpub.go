@@ -124,12 +124,15 @@ func (l *loadPublisher) abort() {
 }
 
 // commit puts the table in the lake and marks it published at the state's
-// generation.
+// generation; on a nil publisher (no table written) it does nothing.
 func (l *loadPublisher) commit(ctx context.Context) error {
+	if l == nil {
+		return nil
+	}
 	res, err := l.w.Commit(ctx)
 	l.w = nil
 	if err != nil {
-		return err
+		return fmt.Errorf("publishing the current table of %s: %w", l.entity, err)
 	}
 	gen, err := l.p.Store.Generation(l.entity)
 	if err != nil {
@@ -160,9 +163,10 @@ func (p *Pipeline) startLoad(entity string, fresh bool, s change.Source) (*loadP
 }
 
 // finishLoad ends a completed fresh load, merging the store; with a
-// publisher, the merge writes the current table, and finishLoad reports
-// whether it did (pub.commit then puts it in the lake).
-func (p *Pipeline) finishLoad(ctx context.Context, entity string, pub *loadPublisher) (bool, error) {
+// publisher, the merge writes the current table, and finishLoad returns
+// the publisher when it did (its commit then puts the table in the lake),
+// else nil.
+func (p *Pipeline) finishLoad(ctx context.Context, entity string, pub *loadPublisher) (*loadPublisher, error) {
 	var visit state.RecordVisitor
 	if pub != nil {
 		visit = pub.visitor()
@@ -172,5 +176,9 @@ func (p *Pipeline) finishLoad(ctx context.Context, entity string, pub *loadPubli
 		// passed 300 MiB.
 		defer withGCPercent(loadPublishGCPercent)()
 	}
-	return p.Store.FinishFreshLoadVisit(ctx, entity, visit)
+	wrote, err := p.Store.FinishFreshLoadVisit(ctx, entity, visit)
+	if err != nil || !wrote {
+		return nil, err
+	}
+	return pub, nil
 }

@@ -2,17 +2,13 @@ package pipeline
 
 import (
 	"context"
-	"errors"
-	"io"
-	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 
-	"github.com/parquet-go/parquet-go"
-
 	"github.com/tidemark-dev/tidemark/internal/sink/lake"
+	"github.com/tidemark-dev/tidemark/internal/testutil/parquetrows"
 )
 
 // readTable reads the rows of a table's partition, part by part, as maps,
@@ -23,32 +19,7 @@ func readTable(t *testing.T, lakeDir string, kind lake.Kind, day time.Time) ([]m
 	if err != nil || len(parts) == 0 {
 		t.Fatalf("no %s parts in %s: %v", kind, lakeDir, err)
 	}
-	var rows []map[string]any
-	var schema string
-	for _, path := range parts {
-		f, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		st, _ := f.Stat()
-		pf, err := parquet.OpenFile(f, st.Size())
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		schema = pf.Schema().String()
-		r := parquet.NewReader(pf)
-		for {
-			m := map[string]any{}
-			if err := r.Read(&m); errors.Is(err, io.EOF) {
-				break
-			} else if err != nil {
-				t.Fatalf("%s: %v", path, err)
-			}
-			rows = append(rows, m)
-		}
-		f.Close()
-	}
-	return rows, schema
+	return parquetrows.Read(t, parts...)
 }
 
 // TestPublishOnLoad: a first bootstrap with PublishOnLoad writes the

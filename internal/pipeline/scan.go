@@ -124,7 +124,7 @@ func (p *Pipeline) bootstrapScan(ctx context.Context, src config.ScanSource) (er
 	if err != nil {
 		return fmt.Errorf("bootstrapping %s from a scan of %s: %w", ent.Name, ent.Table, err)
 	}
-	visited, err := p.finishLoad(ctx, ent.Name, pub)
+	written, err := p.finishLoad(ctx, ent.Name, pub)
 	if err != nil {
 		return fmt.Errorf("bootstrapping %s from a scan of %s: %w", ent.Name, ent.Table, err)
 	}
@@ -140,10 +140,5 @@ func (p *Pipeline) bootstrapScan(ctx context.Context, src config.ScanSource) (er
 	if err := txn.Commit(); err != nil {
 		return err
 	}
-	if visited {
-		if err := pub.commit(ctx); err != nil {
-			return fmt.Errorf("publishing the current table of %s: %w", ent.Name, err)
-		}
-	}
-	return nil
+	return written.commit(ctx)
 }
