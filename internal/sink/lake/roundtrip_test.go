@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -17,46 +16,17 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/tidemark-dev/tidemark/internal/ddbjson"
+	"github.com/tidemark-dev/tidemark/internal/testutil/parquetrows"
 )
 
 // openParquet opens a file with parquet-go's reader.
-func openParquet(t testing.TB, path string) *parquet.File {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	st, err := f.Stat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pf, err := parquet.OpenFile(f, st.Size())
-	if err != nil {
-		t.Fatalf("opening %s: %v", path, err)
-	}
-	return pf
-}
+func openParquet(t testing.TB, path string) *parquet.File { return parquetrows.Open(t, path) }
 
 // readMaps reads the rows of the files, in order, as Go maps.
 func readMaps(t testing.TB, files []string) []map[string]any {
 	t.Helper()
-	var out []map[string]any
-	for _, path := range files {
-		r := parquet.NewReader(openParquet(t, path))
-		for {
-			m := map[string]any{}
-			err := r.Read(&m)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatalf("reading %s: %v", path, err)
-			}
-			out = append(out, m)
-		}
-	}
-	return out
+	rows, _ := parquetrows.Read(t, files...)
+	return rows
 }
 
 // readRaw reads the rows of one file as parquet rows, to check the stored

@@ -12,23 +12,31 @@ import (
 	"github.com/parquet-go/parquet-go"
 )
 
+// Open opens a Parquet file; it is closed when the test ends.
+func Open(t testing.TB, path string) *parquet.File {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	st, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pf, err := parquet.OpenFile(f, st.Size())
+	if err != nil {
+		t.Fatalf("opening %s: %v", path, err)
+	}
+	return pf
+}
+
 // Read returns the rows of the files, in order, as maps from column name
 // to value, and the schema of the last file.
 func Read(t testing.TB, paths ...string) (rows []map[string]any, schema string) {
 	t.Helper()
 	for _, path := range paths {
-		f, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		st, err := f.Stat()
-		if err != nil {
-			t.Fatal(err)
-		}
-		pf, err := parquet.OpenFile(f, st.Size())
-		if err != nil {
-			t.Fatalf("opening %s: %v", path, err)
-		}
+		pf := Open(t, path)
 		schema = pf.Schema().String()
 		r := parquet.NewReader(pf)
 		for {
@@ -40,7 +48,6 @@ func Read(t testing.TB, paths ...string) (rows []map[string]any, schema string) 
 			}
 			rows = append(rows, m)
 		}
-		f.Close()
 	}
 	return rows, schema
 }
