@@ -14,16 +14,22 @@ var ErrClosed = errors.New("source closed")
 // use two cores. Records keep their order. The inner source sees a context
 // that ends only with Close; a cancelled context of Next returns at once and
 // loses nothing (the records stay queued for the next call).
-func ReadAhead(src Source, chunk int) Source {
+//
+// Each of stages runs on a goroutine of its own and sees every chunk, in
+// order, before the consumer gets its records: a stage does work the
+// consumer would otherwise do itself (read the state the records will
+// need). A stage must not change the records.
+func ReadAhead(src Source, chunk int, stages ...func([]Record)) Source {
 	if chunk < 1 {
 		chunk = 1
 	}
-	return &readAhead{src: src, chunk: chunk}
+	return &readAhead{src: src, chunk: chunk, stages: stages}
 }
 
 type readAhead struct {
-	src   Source
-	chunk int
+	src    Source
+	chunk  int
+	stages []func([]Record)
 
 	once   sync.Once
 	cancel context.CancelFunc
@@ -42,33 +48,61 @@ type raChunk struct {
 func (r *readAhead) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
-	r.out = make(chan raChunk, 2)
 	r.done = make(chan struct{})
+	var wg sync.WaitGroup
+	first := make(chan raChunk, 2)
+	wg.Go(func() { r.read(ctx, first) })
+	r.out = first
+	for _, stage := range r.stages {
+		in, out := r.out, make(chan raChunk, 2)
+		wg.Go(func() { runStage(ctx, stage, in, out) })
+		r.out = out
+	}
 	go func() {
-		defer close(r.done)
-		defer close(r.out)
-		buf := make([]Record, 0, r.chunk)
-		for {
-			rec, err := r.src.Next(ctx)
-			if err == nil {
-				buf = append(buf, rec)
-				// A flush hint goes out at once: a live source has
-				// nothing more at hand.
-				if len(buf) < r.chunk && !rec.Flush {
-					continue
-				}
-			}
-			select {
-			case r.out <- raChunk{recs: buf, err: err}:
-			case <-ctx.Done():
-				return
-			}
-			if err != nil {
-				return
-			}
-			buf = make([]Record, 0, r.chunk)
-		}
+		wg.Wait()
+		close(r.done)
 	}()
+}
+
+// runStage calls stage on every chunk from in, then passes it on.
+func runStage(ctx context.Context, stage func([]Record), in <-chan raChunk, out chan<- raChunk) {
+	defer close(out)
+	for c := range in {
+		if len(c.recs) > 0 {
+			stage(c.recs)
+		}
+		select {
+		case out <- c:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// read reads the inner source into chunks.
+func (r *readAhead) read(ctx context.Context, out chan<- raChunk) {
+	defer close(out)
+	buf := make([]Record, 0, r.chunk)
+	for {
+		rec, err := r.src.Next(ctx)
+		if err == nil {
+			buf = append(buf, rec)
+			// A flush hint goes out at once: a live source has
+			// nothing more at hand.
+			if len(buf) < r.chunk && !rec.Flush {
+				continue
+			}
+		}
+		select {
+		case out <- raChunk{recs: buf, err: err}:
+		case <-ctx.Done():
+			return
+		}
+		if err != nil {
+			return
+		}
+		buf = make([]Record, 0, r.chunk)
+	}
 }
 
 // Next returns the next record of the inner source.

@@ -63,6 +63,12 @@ func TestConformance(t *testing.T) {
 			return change.ReadAhead(file.NewSource(files, mapper, maxBytes, pos), 3)
 		}, 8)
 	})
+	t.Run("read ahead with stages", func(t *testing.T) {
+		changetest.Run(t, func(t testing.TB, pos changetest.PositionFunc) change.Source {
+			noop := func([]change.Record) {}
+			return change.ReadAhead(file.NewSource(files, mapper, maxBytes, pos), 2, noop, noop)
+		}, 8)
+	})
 }
 
 func TestGlob(t *testing.T) {
