@@ -93,7 +93,9 @@ func (s *Store) mergeBulk(ctx context.Context, first, end []byte, entity string,
 		paths = append(paths, p...)
 	}
 
-	if _, err := s.db.IngestAndExcise(ctx, paths, nil, nil, pebble.KeyRange{Start: first, End: end}); err != nil {
+	_, err := s.db.IngestAndExcise(ctx, paths, nil, nil, pebble.KeyRange{Start: first, End: end})
+	s.ahead.committed(nil) // no read made ahead of it stays valid
+	if err != nil {
 		return fmt.Errorf("putting the merged tables in place: %w", err)
 	}
 	return nil

@@ -33,6 +33,8 @@ type Store struct {
 	// sample holds keys of the records written in bulk mode (bulkmerge.go).
 	sample *keySample
 
+	ahead readAhead // reads made ahead of the transactions (prefetch.go)
+
 	logMu sync.Mutex
 	logs  map[string]*histLog // history logs opened (histlog.go)
 

@@ -66,7 +66,12 @@ func (t *Txn) Get(entity string, key []byte) (*Record, error) {
 	if f := t.s.fresh[entity]; f != nil && !f.mayContain(key) {
 		return nil, nil // a fresh load has not written the key: it has no record
 	}
-	raw, ok, err := t.s.get(recordKey(entity, key))
+	k := recordKey(entity, key)
+	raw, ok, hit := t.s.ahead.take(k)
+	var err error
+	if !hit {
+		raw, ok, err = t.s.get(k)
+	}
 	if err != nil || !ok {
 		if err != nil {
 			return nil, fmt.Errorf("reading state of %s: %w", entity, err)
@@ -192,6 +197,9 @@ func (t *Txn) SeenEvent(entity, id string) (bool, error) {
 	if _, ok := t.events[string(k)]; ok {
 		return true, nil
 	}
+	if _, ok, hit := t.s.ahead.take(k); hit {
+		return ok, nil
+	}
 	_, ok, err := t.s.get(k)
 	if err != nil {
 		return false, fmt.Errorf("reading event ids: %w", err)
@@ -270,13 +278,67 @@ func (t *Txn) AddInconsistency(in Inconsistency) error {
 
 // Commit writes everything durably (fsync) and ends the transaction.
 func (t *Txn) Commit() error {
+	c, err := t.CommitNoSyncWait()
+	if err != nil {
+		return err
+	}
+	return c.Wait()
+}
+
+// Committed is a transaction whose writes are applied, visible to reads
+// and to later transactions, but maybe not durable yet.
+type Committed struct {
+	b     *pebble.Batch
+	async bool
+}
+
+// Wait returns once the transaction's writes are durable.
+func (c *Committed) Wait() error {
+	if c.b == nil {
+		return nil
+	}
+	var err error
+	if c.async {
+		if err = c.b.SyncWait(); err != nil {
+			err = fmt.Errorf("syncing state batch: %w", err)
+		}
+	}
+	if cerr := c.b.Close(); err == nil {
+		err = cerr
+	}
+	c.b = nil
+	return err
+}
+
+// CommitNoSyncWait is Commit without waiting for the write-ahead log's
+// fsync: the writes are visible when it returns and durable when the
+// result's Wait returns, so the materializer applies its next batch while
+// the disk syncs this one. A crash before then loses the transaction whole,
+// and any later one (the log is written in order). The history rows it
+// references are durable before it returns, as with Commit.
+func (t *Txn) CommitNoSyncWait() (*Committed, error) {
+	c, err := t.commit()
+	if err != nil {
+		t.b.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (t *Txn) commit() (*Committed, error) {
 	t.encodeRecords()
+	// The keys written, for the results read ahead (prefetch.go).
+	written := t.s.ahead.hashes(len(t.recs) + len(t.events))
+	for k := range t.events {
+		t.s.ahead.addString(written, k)
+	}
 	for k, r := range t.recs {
 		t.buf = append(append(t.buf[:0], pRecord, 0), k...)
+		t.s.ahead.add(written, t.buf)
 		enc, ok := t.encoded[r]
 		if ok || !r.binaryOnly() {
 			if err := t.b.Set(t.buf, enc, nil); err != nil {
-				return err
+				return nil, err
 			}
 			continue
 		}
@@ -288,20 +350,19 @@ func (t *Txn) Commit() error {
 		copy(op.Key, t.buf[:n])
 		copy(op.Value[copy(op.Value, hdr):], r.ImageBin)
 		if err := op.Finish(); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for src, p := range t.positions {
 		v := binary.BigEndian.AppendUint64(nil, uint64(p.offset))
 		if err := t.b.Set(prefix(pPos, src), append(v, p.token...), nil); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	// The history rows are durable in their logs before the batch that
 	// references them commits.
 	if err := t.writeHistory(); err != nil {
-		t.b.Close()
-		return err
+		return nil, err
 	}
 	t.s.mu.Lock()
 	defer t.s.mu.Unlock()
@@ -309,16 +370,26 @@ func (t *Txn) Commit() error {
 	for e, n := range t.gens {
 		g, err := t.s.generation(e)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		newGens[e] = g + n
 		if err := t.b.Set(prefix(pMeta, "gen/"+e), binary.BigEndian.AppendUint64(nil, g+n), nil); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	if err := t.b.Commit(t.s.syncOpt()); err != nil {
-		t.b.Close()
-		return fmt.Errorf("committing state batch: %w", err)
+	opts := t.s.syncOpt()
+	var err error
+	if opts.Sync {
+		err = t.s.db.ApplyNoSyncWait(t.b, opts)
+	} else {
+		err = t.b.Commit(opts)
+	}
+	if err != nil {
+		written = nil // what it left is unknown
+	}
+	t.s.ahead.committed(written)
+	if err != nil {
+		return nil, fmt.Errorf("committing state batch: %w", err)
 	}
 	for e, g := range newGens {
 		t.s.gens[e] = g
@@ -327,7 +398,7 @@ func (t *Txn) Commit() error {
 	// The next batch is likely this one's size: start it there, not
 	// growing by doubling (capped: one odd batch must not pin memory).
 	t.s.batchHint = min(t.b.Len(), maxBatchHint)
-	return t.b.Close()
+	return &Committed{b: t.b, async: opts.Sync}, nil
 }
 
 // Discard drops the transaction's writes.
