@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
 
 	"github.com/tidemark-dev/tidemark/internal/change"
 	"github.com/tidemark-dev/tidemark/internal/state"
@@ -15,30 +17,63 @@ import (
 // positions and message ids. onCommit, if set, runs after each commit with
 // the number of records in it; then each committed record's Done runs.
 //
+// A batch of batch records is applied while the disk syncs the one before
+// it (state.Txn.CommitNoSyncWait); its onCommit and Done run once it is
+// durable. A record that asks for a flush (a live source with nothing more
+// at hand) is waited for at once.
+//
 // A cancelled context ends Consume gracefully: the records applied so far
 // are committed (each was applied whole) and the context's error returned.
 // On any other error the records of the open batch are not committed: they
 // are read again on the next run.
-func (m *Materializer) Consume(ctx context.Context, src change.Source, batch int, onCommit func(n int)) error {
+func (m *Materializer) Consume(ctx context.Context, src change.Source, batch int, onCommit func(n int)) (err error) {
 	txn := m.store.Begin()
 	n := 0
 	var done []func()
+	// The commit whose sync is in flight, its record count and callbacks.
+	var syncing *state.Committed
+	var syncingN int
+	var syncingDone []func()
+	settle := func() error {
+		if syncing == nil {
+			return nil
+		}
+		err := syncing.Wait()
+		syncing = nil
+		if err != nil {
+			return err
+		}
+		if onCommit != nil && syncingN > 0 {
+			onCommit(syncingN)
+		}
+		for _, f := range syncingDone {
+			f()
+		}
+		syncingDone = syncingDone[:0]
+		return nil
+	}
+	defer func() {
+		if serr := settle(); err == nil {
+			err = serr
+		}
+	}()
 	flush := func() error {
 		if n == 0 && len(done) == 0 {
 			txn.Discard()
 			txn = m.store.Begin()
 			return nil
 		}
-		if err := txn.Commit(); err != nil {
+		c, err := txn.CommitNoSyncWait()
+		if err != nil {
 			return err
 		}
-		if onCommit != nil && n > 0 {
-			onCommit(n)
+		if err := settle(); err != nil {
+			c.Wait()
+			return err
 		}
-		for _, f := range done {
-			f()
-		}
-		txn, n, done = m.store.Begin(), 0, done[:0]
+		syncing, syncingN = c, n
+		syncingDone, done = done, syncingDone
+		txn, n = m.store.Begin(), 0
 		return nil
 	}
 	for {
@@ -66,6 +101,9 @@ func (m *Materializer) Consume(ctx context.Context, src change.Source, batch int
 			if err := flush(); err != nil {
 				return err
 			}
+			if err := settle(); err != nil {
+				return err
+			}
 			continue
 		}
 		if err := m.record(txn, rec); err != nil {
@@ -78,6 +116,11 @@ func (m *Materializer) Consume(ctx context.Context, src change.Source, batch int
 		n++
 		if n >= batch || rec.Flush {
 			if err := flush(); err != nil {
+				return err
+			}
+		}
+		if rec.Flush {
+			if err := settle(); err != nil {
 				return err
 			}
 		}
@@ -119,3 +162,52 @@ func (m *Materializer) record(txn *state.Txn, rec change.Record) error {
 // Begin starts a transaction on the materializer's store, for callers that
 // commit changes with their own metadata (a bootstrap's completion mark).
 func (m *Materializer) Begin() *state.Txn { return m.store.Begin() }
+
+// Prefetch reads ahead the event ids and records that applying recs will
+// read (state.Store.PrefetchRecord). It is a stage for change.ReadAhead: it
+// runs on goroutines of its own while the materializer applies earlier
+// records, and changes nothing but the store's read-ahead results, which a
+// commit in between makes it read again where they are stale. The reads,
+// each mostly a block read from disk, are shared among the cores.
+func (m *Materializer) Prefetch(recs []change.Record) {
+	workers := min(runtime.GOMAXPROCS(0), len(recs)/prefetchMin)
+	if workers <= 1 {
+		m.prefetch(recs)
+		return
+	}
+	var wg sync.WaitGroup
+	per := (len(recs) + workers - 1) / workers
+	for lo := 0; lo < len(recs); lo += per {
+		part := recs[lo:min(lo+per, len(recs))]
+		wg.Go(func() { m.prefetch(part) })
+	}
+	wg.Wait()
+}
+
+// prefetchMin is the number of records from which Prefetch shares them out.
+const prefetchMin = 16
+
+func (m *Materializer) prefetch(recs []change.Record) {
+	for i := range recs {
+		rec := &recs[i]
+		if rec.MessageID != "" {
+			m.store.PrefetchEvent("msg:"+rec.Next.Source, rec.MessageID)
+		}
+		if d := rec.Dead; d != nil && d.ID != "" {
+			m.store.PrefetchEvent("_dead", d.ID)
+		}
+		c := rec.Change
+		if c == nil {
+			continue
+		}
+		if _, ok := m.entities[c.Entity]; !ok {
+			continue
+		}
+		if c.EventID != "" && (c.Resync != nil || c.Origin == change.OriginEvent || c.Origin == change.OriginStream) {
+			m.store.PrefetchEvent(c.Entity, c.EventID)
+		}
+		if c.Resync == nil || c.Resync.Kind == change.ResyncItem {
+			m.store.PrefetchRecord(c.Entity, c.Key.Bytes())
+		}
+	}
+}

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/tidemark-dev/tidemark/internal/change"
+	"github.com/tidemark-dev/tidemark/internal/ddbjson"
+	"github.com/tidemark-dev/tidemark/internal/state"
 )
 
 // scripted yields its records, then blocks (a live source with nothing at
@@ -139,4 +142,73 @@ func (f *failing) Next(ctx context.Context) (change.Record, error) {
 		return f.scripted.Next(ctx)
 	}
 	return change.Record{}, f.err
+}
+
+// TestConsumeReadAheadSameState: applying a stream through Consume with the
+// state read ahead (change.ReadAhead with Prefetch as its stage; small
+// chunks and batches, so that commits land between a read ahead and its
+// use) leaves exactly the state, history and outcomes of applying it
+// without: many events touch the same keys, and some come twice.
+func TestConsumeReadAheadSameState(t *testing.T) {
+	seeds := 30
+	if testing.Short() {
+		seeds = 8
+	}
+	for seed := uint64(1); seed <= uint64(seeds); seed++ {
+		m := newModel(seed)
+		snap := m.simulate(6, 150, 0.05, true)
+		rows, events := m.stream(snap, 30*time.Second, 0.2)
+		all := append(rows, events...)
+		batch := 1 + m.rng.IntN(7)
+		chunk := 1 + m.rng.IntN(9)
+		run := func(ahead bool) (*state.Store, Stats) {
+			s := openStore(t, t.TempDir())
+			t.Cleanup(func() { s.Close() })
+			mat := newMat(s)
+			txn := mat.Begin()
+			if err := mat.SetSnapshotAsOf(txn, "t", m.snapT); err != nil {
+				t.Fatal(err)
+			}
+			if err := txn.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			recs := make([]change.Record, len(all))
+			for i, c := range all {
+				cc := *c
+				recs[i] = change.Record{Change: &cc, Next: change.Position{Source: "f", Offset: int64(i + 1)}}
+			}
+			var src change.Source = &scripted{recs: recs, eof: true}
+			if ahead {
+				src = change.ReadAhead(src, chunk, mat.Prefetch)
+			}
+			defer src.Close()
+			if err := mat.Consume(context.Background(), src, batch, nil); err != nil {
+				t.Fatal(err)
+			}
+			return s, mat.Stats
+		}
+		plain, plainStats := run(false)
+		ahead, aheadStats := run(true)
+		if plainStats != aheadStats {
+			t.Fatalf("seed %d: outcomes\n ahead %+v\n plain %+v", seed, aheadStats, plainStats)
+		}
+		want := storeDump(t, plain)
+		if got := storeDump(t, ahead); got != want {
+			t.Fatalf("seed %d (batch %d, chunk %d): the state differs\n ahead %s\n plain %s", seed, batch, chunk, got, want)
+		}
+	}
+}
+
+// storeDump prints every record and history row of entity t.
+func storeDump(t *testing.T, s *state.Store) string {
+	t.Helper()
+	var b strings.Builder
+	err := s.ScanHistory("t", func(key []byte, seq uint64, r *state.Record) error {
+		fmt.Fprintf(&b, "%x/%d %v %s %s %s %v %v|", key, seq, r.Live, ddbjson.AppendPlainMap(nil, r.Image), r.Version, r.EventID, r.Changed, r.AsOf)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }

@@ -78,8 +78,9 @@ func (p *Pipeline) followFiles(ctx context.Context, path string) error {
 	pr.Start("events "+path, total, "bytes")
 	fs.Progress = pr.Add
 	fs.Warn = func(msg string, args ...any) { p.log.Warn(msg, args...) }
-	// Decoding runs a chunk ahead on another core.
-	s := change.ReadAhead(fs, 64)
+	// Decoding runs a chunk ahead on another core, and the reads of the
+	// state the events need on a goroutine of their own.
+	s := change.ReadAhead(fs, 64, p.mat.Prefetch)
 	err = p.mat.Consume(ctx, s, p.cfg.BatchSize, func(int) { p.committed() })
 	pr.Done()
 	s.Close()
@@ -189,7 +190,9 @@ func (p *Pipeline) followLiveOnce(ctx context.Context, opts FollowOptions) error
 		}
 		srcs = append(srcs, s)
 	}
-	merged := change.Merge(srcs...)
+	// The state the events need is read ahead, as for events files; a
+	// poll's records end with a flush hint, so none waits for a full chunk.
+	merged := change.ReadAhead(change.Merge(srcs...), 64, p.mat.Prefetch)
 	defer merged.Close()
 	pr := p.progress()
 	pr.Start("live events", 0, "events")
