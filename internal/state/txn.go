@@ -288,8 +288,7 @@ func (t *Txn) Commit() error {
 // Committed is a transaction whose writes are applied, visible to reads
 // and to later transactions, but maybe not durable yet.
 type Committed struct {
-	b     *pebble.Batch
-	async bool
+	b *pebble.Batch // nil: nothing to wait for
 }
 
 // Wait returns once the transaction's writes are durable.
@@ -297,11 +296,9 @@ func (c *Committed) Wait() error {
 	if c.b == nil {
 		return nil
 	}
-	var err error
-	if c.async {
-		if err = c.b.SyncWait(); err != nil {
-			err = fmt.Errorf("syncing state batch: %w", err)
-		}
+	err := c.b.SyncWait()
+	if err != nil {
+		err = fmt.Errorf("syncing state batch: %w", err)
 	}
 	if cerr := c.b.Close(); err == nil {
 		err = cerr
@@ -398,7 +395,12 @@ func (t *Txn) commit() (*Committed, error) {
 	// The next batch is likely this one's size: start it there, not
 	// growing by doubling (capped: one odd batch must not pin memory).
 	t.s.batchHint = min(t.b.Len(), maxBatchHint)
-	return &Committed{b: t.b, async: opts.Sync}, nil
+	if !opts.Sync {
+		// Nothing to wait for (a bulk load's batches are durable when
+		// flushed): the batch's memory goes back at once.
+		return &Committed{}, t.b.Close()
+	}
+	return &Committed{b: t.b}, nil
 }
 
 // Discard drops the transaction's writes.
