@@ -3,6 +3,7 @@ package apply
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -99,6 +100,63 @@ func BenchmarkApplyEvents(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkConsumeEvents applies patch events to random keys of a store
+// several times larger than its block cache through Consume (a commit,
+// fsynced, every 1000), with the state read ahead (change.ReadAhead with
+// Prefetch as its stage, as follow runs it) and without.
+func BenchmarkConsumeEvents(b *testing.B) {
+	const keys = 40000
+	for _, ahead := range []bool{false, true} {
+		name := "plain"
+		if ahead {
+			name = "read-ahead"
+		}
+		b.Run(name, func(b *testing.B) {
+			store := openStore(b, b.TempDir()) // an 8 MiB cache
+			defer store.Close()
+			mat := newMat(store)
+			txn := mat.Begin()
+			if err := mat.SetSnapshotAsOf(txn, "t", snapT); err != nil {
+				b.Fatal(err)
+			}
+			for i := range keys {
+				c := &change.Change{Entity: "t", Key: change.Key{Hash: ddbjson.S(fmt.Sprintf("k%08d", i))}, Op: change.OpUpsert,
+					Image: benchImage(i), Version: "3", AsOf: snapT, EventTime: snapT, Origin: change.OriginSnapshot}
+				if _, err := mat.Apply(txn, c); err != nil {
+					b.Fatal(err)
+				}
+				if i%1000 == 999 {
+					if err := txn.Commit(); err != nil {
+						b.Fatal(err)
+					}
+					txn = mat.Begin()
+				}
+			}
+			if err := txn.Commit(); err != nil {
+				b.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(1, 2))
+			recs := make([]change.Record, b.N)
+			for i := range recs {
+				c := &change.Change{Entity: "t", Key: change.Key{Hash: ddbjson.S(fmt.Sprintf("k%08d", rng.IntN(keys)))}, Op: change.OpPatch,
+					Image: ddbjson.Map{"field03": ddbjson.S(fmt.Sprintf("new %d", i))}, EventTime: snapT.Add(time.Duration(i+1) * time.Second),
+					Origin: change.OriginEvent, EventID: fmt.Sprintf("e%09d", i), EventType: "TenureUpdatedEvent"}
+				recs[i] = change.Record{Change: c, Next: change.Position{Source: "f", Offset: int64(i + 1)}}
+			}
+			var src change.Source = &scripted{recs: recs, eof: true}
+			if ahead {
+				src = change.ReadAhead(src, 64, mat.Prefetch)
+			}
+			defer src.Close()
+			b.ResetTimer()
+			if err := mat.Consume(context.Background(), src, 1000, nil); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
 }
 
 // BenchmarkBootstrapExport is a bootstrap without the binary: a generated
