@@ -25,6 +25,39 @@ func benchImage(i int) ddbjson.Map {
 	return img
 }
 
+// loadBenchKeys gives mat's store the entities k00000000.. of n
+// benchImages, as a snapshot's rows, committed every 1000.
+func loadBenchKeys(b *testing.B, mat *Materializer, n int) {
+	b.Helper()
+	txn := mat.Begin()
+	if err := mat.SetSnapshotAsOf(txn, "t", snapT); err != nil {
+		b.Fatal(err)
+	}
+	for i := range n {
+		c := &change.Change{Entity: "t", Key: change.Key{Hash: ddbjson.S(fmt.Sprintf("k%08d", i))}, Op: change.OpUpsert,
+			Image: benchImage(i), Version: "3", AsOf: snapT, EventTime: snapT, Origin: change.OriginSnapshot}
+		if _, err := mat.Apply(txn, c); err != nil {
+			b.Fatal(err)
+		}
+		if i%1000 == 999 {
+			if err := txn.Commit(); err != nil {
+				b.Fatal(err)
+			}
+			txn = mat.Begin()
+		}
+	}
+	if err := txn.Commit(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// benchPatch is the i-th event: a patch of one attribute of entity k.
+func benchPatch(i, k int) *change.Change {
+	return &change.Change{Entity: "t", Key: change.Key{Hash: ddbjson.S(fmt.Sprintf("k%08d", k))}, Op: change.OpPatch,
+		Image: ddbjson.Map{"field03": ddbjson.S(fmt.Sprintf("new %d", i))}, EventTime: snapT.Add(time.Duration(i+1) * time.Second),
+		Origin: change.OriginEvent, EventID: fmt.Sprintf("e%09d", i), EventType: "TenureUpdatedEvent"}
+}
+
 // BenchmarkApplySnapshotRows measures durable snapshot rows per second:
 // apply plus a commit (fsync) every 1000 rows.
 func BenchmarkApplySnapshotRows(b *testing.B) {
@@ -65,28 +98,11 @@ func BenchmarkApplyEvents(b *testing.B) {
 	defer store.Close()
 	mat := newMat(store)
 	const keys = 10000
-	txn := mat.Begin()
-	if err := mat.SetSnapshotAsOf(txn, "t", snapT); err != nil {
-		b.Fatal(err)
-	}
-	for i := 0; i < keys; i++ {
-		c := &change.Change{Entity: "t", Key: change.Key{Hash: ddbjson.S(fmt.Sprintf("k%08d", i))}, Op: change.OpUpsert,
-			Image: benchImage(i), Version: "3", AsOf: snapT, EventTime: snapT, Origin: change.OriginSnapshot}
-		if _, err := mat.Apply(txn, c); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := txn.Commit(); err != nil {
-		b.Fatal(err)
-	}
+	loadBenchKeys(b, mat, keys)
 	b.ResetTimer()
-	txn = mat.Begin()
+	txn := mat.Begin()
 	for i := 0; i < b.N; i++ {
-		k := i % keys
-		c := &change.Change{Entity: "t", Key: change.Key{Hash: ddbjson.S(fmt.Sprintf("k%08d", k))}, Op: change.OpPatch,
-			Image: ddbjson.Map{"field03": ddbjson.S(fmt.Sprintf("new %d", i))}, EventTime: snapT.Add(time.Duration(i+1) * time.Second),
-			Origin: change.OriginEvent, EventID: fmt.Sprintf("e%09d", i), EventType: "TenureUpdatedEvent"}
-		if _, err := mat.Apply(txn, c); err != nil {
+		if _, err := mat.Apply(txn, benchPatch(i, i%keys)); err != nil {
 			b.Fatal(err)
 		}
 		if i%1000 == 999 {
@@ -117,33 +133,11 @@ func BenchmarkConsumeEvents(b *testing.B) {
 			store := openStore(b, b.TempDir()) // an 8 MiB cache
 			defer store.Close()
 			mat := newMat(store)
-			txn := mat.Begin()
-			if err := mat.SetSnapshotAsOf(txn, "t", snapT); err != nil {
-				b.Fatal(err)
-			}
-			for i := range keys {
-				c := &change.Change{Entity: "t", Key: change.Key{Hash: ddbjson.S(fmt.Sprintf("k%08d", i))}, Op: change.OpUpsert,
-					Image: benchImage(i), Version: "3", AsOf: snapT, EventTime: snapT, Origin: change.OriginSnapshot}
-				if _, err := mat.Apply(txn, c); err != nil {
-					b.Fatal(err)
-				}
-				if i%1000 == 999 {
-					if err := txn.Commit(); err != nil {
-						b.Fatal(err)
-					}
-					txn = mat.Begin()
-				}
-			}
-			if err := txn.Commit(); err != nil {
-				b.Fatal(err)
-			}
+			loadBenchKeys(b, mat, keys)
 			rng := rand.New(rand.NewPCG(1, 2))
 			recs := make([]change.Record, b.N)
 			for i := range recs {
-				c := &change.Change{Entity: "t", Key: change.Key{Hash: ddbjson.S(fmt.Sprintf("k%08d", rng.IntN(keys)))}, Op: change.OpPatch,
-					Image: ddbjson.Map{"field03": ddbjson.S(fmt.Sprintf("new %d", i))}, EventTime: snapT.Add(time.Duration(i+1) * time.Second),
-					Origin: change.OriginEvent, EventID: fmt.Sprintf("e%09d", i), EventType: "TenureUpdatedEvent"}
-				recs[i] = change.Record{Change: c, Next: change.Position{Source: "f", Offset: int64(i + 1)}}
+				recs[i] = change.Record{Change: benchPatch(i, rng.IntN(keys)), Next: change.Position{Source: "f", Offset: int64(i + 1)}}
 			}
 			var src change.Source = &scripted{recs: recs, eof: true}
 			if ahead {
