@@ -314,15 +314,22 @@ func (c *Committed) Wait() error {
 // and any later one (the log is written in order). The history rows it
 // references are durable before it returns, as with Commit.
 func (t *Txn) CommitNoSyncWait() (*Committed, error) {
-	c, err := t.commit()
+	pending, err := t.commit()
 	if err != nil {
 		t.b.Close()
 		return nil, err
 	}
-	return c, nil
+	if !pending {
+		// Nothing to wait for (a bulk load's batches are durable when
+		// flushed): the batch's memory goes back at once.
+		return &Committed{}, t.b.Close()
+	}
+	return &Committed{b: t.b}, nil
 }
 
-func (t *Txn) commit() (*Committed, error) {
+// commit applies the batch and reports whether its WAL sync is pending
+// (false: it was committed without one, as in bulk mode).
+func (t *Txn) commit() (bool, error) {
 	t.encodeRecords()
 	// The keys written, for the results read ahead (prefetch.go).
 	written := t.s.ahead.hashes(len(t.recs) + len(t.events))
@@ -335,7 +342,7 @@ func (t *Txn) commit() (*Committed, error) {
 		enc, ok := t.encoded[r]
 		if ok || !r.binaryOnly() {
 			if err := t.b.Set(t.buf, enc, nil); err != nil {
-				return nil, err
+				return false, err
 			}
 			continue
 		}
@@ -347,19 +354,19 @@ func (t *Txn) commit() (*Committed, error) {
 		copy(op.Key, t.buf[:n])
 		copy(op.Value[copy(op.Value, hdr):], r.ImageBin)
 		if err := op.Finish(); err != nil {
-			return nil, err
+			return false, err
 		}
 	}
 	for src, p := range t.positions {
 		v := binary.BigEndian.AppendUint64(nil, uint64(p.offset))
 		if err := t.b.Set(prefix(pPos, src), append(v, p.token...), nil); err != nil {
-			return nil, err
+			return false, err
 		}
 	}
 	// The history rows are durable in their logs before the batch that
 	// references them commits.
 	if err := t.writeHistory(); err != nil {
-		return nil, err
+		return false, err
 	}
 	t.s.mu.Lock()
 	defer t.s.mu.Unlock()
@@ -367,11 +374,11 @@ func (t *Txn) commit() (*Committed, error) {
 	for e, n := range t.gens {
 		g, err := t.s.generation(e)
 		if err != nil {
-			return nil, err
+			return false, err
 		}
 		newGens[e] = g + n
 		if err := t.b.Set(prefix(pMeta, "gen/"+e), binary.BigEndian.AppendUint64(nil, g+n), nil); err != nil {
-			return nil, err
+			return false, err
 		}
 	}
 	opts := t.s.syncOpt()
@@ -386,7 +393,7 @@ func (t *Txn) commit() (*Committed, error) {
 	}
 	t.s.ahead.committed(written)
 	if err != nil {
-		return nil, fmt.Errorf("committing state batch: %w", err)
+		return false, fmt.Errorf("committing state batch: %w", err)
 	}
 	for e, g := range newGens {
 		t.s.gens[e] = g
@@ -395,12 +402,7 @@ func (t *Txn) commit() (*Committed, error) {
 	// The next batch is likely this one's size: start it there, not
 	// growing by doubling (capped: one odd batch must not pin memory).
 	t.s.batchHint = min(t.b.Len(), maxBatchHint)
-	if !opts.Sync {
-		// Nothing to wait for (a bulk load's batches are durable when
-		// flushed): the batch's memory goes back at once.
-		return &Committed{}, t.b.Close()
-	}
-	return &Committed{b: t.b}, nil
+	return opts.Sync, nil
 }
 
 // Discard drops the transaction's writes.
