@@ -33,10 +33,27 @@ func loadBenchKeys(b *testing.B, mat *Materializer, n int) {
 	if err := mat.SetSnapshotAsOf(txn, "t", snapT); err != nil {
 		b.Fatal(err)
 	}
+	if err := txn.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	applyCommitting(b, mat, n, func(i int) *change.Change {
+		return benchRow(fmt.Sprintf("k%08d", i), benchImage(i))
+	})
+}
+
+// benchRow is a snapshot row of entity key with image img.
+func benchRow(key string, img ddbjson.Map) *change.Change {
+	return &change.Change{Entity: "t", Key: change.Key{Hash: ddbjson.S(key)}, Op: change.OpUpsert,
+		Image: img, Version: "3", AsOf: snapT, EventTime: snapT, Origin: change.OriginSnapshot}
+}
+
+// applyCommitting applies the changes next(0) .. next(n-1), committing
+// (fsync) every 1000.
+func applyCommitting(b *testing.B, mat *Materializer, n int, next func(i int) *change.Change) {
+	b.Helper()
+	txn := mat.Begin()
 	for i := range n {
-		c := &change.Change{Entity: "t", Key: change.Key{Hash: ddbjson.S(fmt.Sprintf("k%08d", i))}, Op: change.OpUpsert,
-			Image: benchImage(i), Version: "3", AsOf: snapT, EventTime: snapT, Origin: change.OriginSnapshot}
-		if _, err := mat.Apply(txn, c); err != nil {
+		if _, err := mat.Apply(txn, next(i)); err != nil {
 			b.Fatal(err)
 		}
 		if i%1000 == 999 {
@@ -69,24 +86,9 @@ func BenchmarkApplySnapshotRows(b *testing.B) {
 		imgs[i] = benchImage(i)
 	}
 	b.ResetTimer()
-	txn := mat.Begin()
-	for i := 0; i < b.N; i++ {
-		img := imgs[i%len(imgs)]
-		c := &change.Change{Entity: "t", Key: change.Key{Hash: ddbjson.S(fmt.Sprintf("k%09d", i))}, Op: change.OpUpsert,
-			Image: img, Version: "3", AsOf: snapT, EventTime: snapT, Origin: change.OriginSnapshot}
-		if _, err := mat.Apply(txn, c); err != nil {
-			b.Fatal(err)
-		}
-		if i%1000 == 999 {
-			if err := txn.Commit(); err != nil {
-				b.Fatal(err)
-			}
-			txn = mat.Begin()
-		}
-	}
-	if err := txn.Commit(); err != nil {
-		b.Fatal(err)
-	}
+	applyCommitting(b, mat, b.N, func(i int) *change.Change {
+		return benchRow(fmt.Sprintf("k%09d", i), imgs[i%len(imgs)])
+	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
 
@@ -100,21 +102,7 @@ func BenchmarkApplyEvents(b *testing.B) {
 	const keys = 10000
 	loadBenchKeys(b, mat, keys)
 	b.ResetTimer()
-	txn := mat.Begin()
-	for i := 0; i < b.N; i++ {
-		if _, err := mat.Apply(txn, benchPatch(i, i%keys)); err != nil {
-			b.Fatal(err)
-		}
-		if i%1000 == 999 {
-			if err := txn.Commit(); err != nil {
-				b.Fatal(err)
-			}
-			txn = mat.Begin()
-		}
-	}
-	if err := txn.Commit(); err != nil {
-		b.Fatal(err)
-	}
+	applyCommitting(b, mat, b.N, func(i int) *change.Change { return benchPatch(i, i%keys) })
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
 
