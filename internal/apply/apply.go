@@ -163,11 +163,11 @@ func (m *Materializer) count(c *change.Change, o Outcome) {
 func (m *Materializer) DeadLetter(txn *state.Txn, d *change.DeadLetter) error {
 	if d.ID != "" {
 		// "_dead" cannot be an entity name (they start with a letter).
-		seen, err := txn.SeenEvent("_dead", d.ID)
+		seen, err := txn.SeenEvent("_dead", d.ID, time.Time{})
 		if err != nil || seen {
 			return err
 		}
-		if err := txn.MarkEvent("_dead", d.ID); err != nil {
+		if err := txn.MarkEvent("_dead", d.ID, time.Time{}); err != nil {
 			return err
 		}
 	}

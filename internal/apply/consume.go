@@ -7,6 +7,7 @@ import (
 	"io"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/tidemark-dev/tidemark/internal/change"
 	"github.com/tidemark-dev/tidemark/internal/state"
@@ -131,7 +132,7 @@ func (m *Materializer) Consume(ctx context.Context, src change.Source, batch int
 func (m *Materializer) record(txn *state.Txn, rec change.Record) error {
 	if rec.MessageID != "" {
 		ns := "msg:" + rec.Next.Source
-		seen, err := txn.SeenEvent(ns, rec.MessageID)
+		seen, err := txn.SeenEvent(ns, rec.MessageID, time.Time{})
 		if err != nil {
 			return err
 		}
@@ -139,7 +140,7 @@ func (m *Materializer) record(txn *state.Txn, rec change.Record) error {
 			m.Stats.Redelivered++
 			return nil // applied (or dead-lettered) before a crash
 		}
-		if err := txn.MarkEvent(ns, rec.MessageID); err != nil {
+		if err := txn.MarkEvent(ns, rec.MessageID, time.Time{}); err != nil {
 			return fmt.Errorf("remembering message id: %w", err)
 		}
 	}
@@ -191,10 +192,10 @@ func (m *Materializer) prefetch(recs []change.Record) {
 	for i := range recs {
 		rec := &recs[i]
 		if rec.MessageID != "" {
-			m.store.PrefetchEvent("msg:"+rec.Next.Source, rec.MessageID)
+			m.store.PrefetchEvent("msg:"+rec.Next.Source, rec.MessageID, time.Time{})
 		}
 		if d := rec.Dead; d != nil && d.ID != "" {
-			m.store.PrefetchEvent("_dead", d.ID)
+			m.store.PrefetchEvent("_dead", d.ID, time.Time{})
 		}
 		c := rec.Change
 		if c == nil {
@@ -204,7 +205,7 @@ func (m *Materializer) prefetch(recs []change.Record) {
 			continue
 		}
 		if c.EventID != "" && (c.Resync != nil || c.Origin == change.OriginEvent || c.Origin == change.OriginStream) {
-			m.store.PrefetchEvent(c.Entity, c.EventID)
+			m.store.PrefetchEvent(c.Entity, c.EventID, c.EventTime)
 		}
 		if c.Resync == nil || c.Resync.Kind == change.ResyncItem {
 			m.store.PrefetchRecord(c.Entity, c.Key.Bytes())

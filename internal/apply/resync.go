@@ -35,11 +35,11 @@ func SweepKey(entity string) string { return "sweep/" + entity }
 // applyResync handles the events of a re-sync (docs/events.md).
 func (m *Materializer) applyResync(txn *state.Txn, c *change.Change) (Outcome, error) {
 	if c.EventID != "" {
-		seen, err := txn.SeenEvent(c.Entity, c.EventID)
+		seen, err := txn.SeenEvent(c.Entity, c.EventID, c.EventTime)
 		if err != nil || seen {
 			return Duplicate, err
 		}
-		if err := txn.MarkEvent(c.Entity, c.EventID); err != nil {
+		if err := txn.MarkEvent(c.Entity, c.EventID, c.EventTime); err != nil {
 			return 0, err
 		}
 	}

@@ -138,14 +138,14 @@ func newerThanImage(prev *state.Record, c *change.Change, asOf time.Time) bool {
 // applyEvent applies an entity event under the as-of rule.
 func (m *Materializer) applyEvent(txn *state.Txn, c *change.Change) (Outcome, error) {
 	if c.EventID != "" {
-		seen, err := txn.SeenEvent(c.Entity, c.EventID)
+		seen, err := txn.SeenEvent(c.Entity, c.EventID, c.EventTime)
 		if err != nil {
 			return 0, err
 		}
 		if seen {
 			return Duplicate, nil
 		}
-		if err := txn.MarkEvent(c.Entity, c.EventID); err != nil {
+		if err := txn.MarkEvent(c.Entity, c.EventID, c.EventTime); err != nil {
 			return 0, err
 		}
 	}

@@ -40,7 +40,7 @@ func BenchmarkCommit(b *testing.B) {
 			if err := txn.AppendHistory("tenure", key, prev, r); err != nil {
 				b.Fatal(err)
 			}
-			if err := txn.MarkEvent("tenure", fmt.Sprint("ev-", n)); err != nil {
+			if err := txn.MarkEvent("tenure", fmt.Sprint("ev-", n), time.Time{}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Reads made ahead. The materializer applies changes one at a time, and
@@ -52,8 +53,12 @@ func (s *Store) PrefetchRecord(entity string, key []byte) {
 }
 
 // PrefetchEvent reads whether an event id was applied, ahead of the
-// transaction that will ask (SeenEvent). Like PrefetchRecord.
-func (s *Store) PrefetchEvent(entity, id string) {
+// transaction that will ask (SeenEvent). Like PrefetchRecord. An event
+// later than every id marked needs no read (through.go).
+func (s *Store) PrefetchEvent(entity, id string, at time.Time) {
+	if later, err := s.unmarked(entity, at); err != nil || later {
+		return
+	}
 	s.prefetch(eventKey(entity, id))
 }
 

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -49,19 +50,24 @@ func TestPrefetchResults(t *testing.T) {
 	for _, k := range []string{"a", "b", "c", "d"} {
 		putVersion(txn, k, "1")
 	}
+	// An event marked at t2: ev1, of t1, is no later, so it is read ahead.
+	t1, t2 := time.Unix(1000, 0), time.Unix(2000, 0)
+	if err := txn.MarkEvent("e", "ev0", t2); err != nil {
+		t.Fatal(err)
+	}
 	commit(t, txn)
 
 	s.PrefetchRecord("e", []byte("a"))
 	s.PrefetchRecord("e", []byte("b"))
 	s.PrefetchRecord("e", []byte("c"))
 	s.PrefetchRecord("e", []byte("x")) // no record
-	s.PrefetchEvent("e", "ev1")
+	s.PrefetchEvent("e", "ev1", t1)
 	for _, k := range []string{"a", "b", "c", "x"} {
 		behind(t, s, k, "2")
 	}
 	txn = s.Begin()
 	putVersion(txn, "b", "3") // a commit writes b: its result is stale
-	if err := txn.MarkEvent("e", "ev1"); err != nil {
+	if err := txn.MarkEvent("e", "ev1", t1); err != nil {
 		t.Fatal(err)
 	}
 	commit(t, txn)
@@ -80,7 +86,7 @@ func TestPrefetchResults(t *testing.T) {
 	if v := getVersion(t, txn, "x"); v != "" {
 		t.Errorf("x = %q, want no record, as read ahead", v)
 	}
-	if seen, err := txn.SeenEvent("e", "ev1"); err != nil || !seen {
+	if seen, err := txn.SeenEvent("e", "ev1", t1); err != nil || !seen {
 		t.Errorf("SeenEvent(ev1) = %v, %v; want true: a commit since the read marked it", seen, err)
 	}
 

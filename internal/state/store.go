@@ -35,6 +35,9 @@ type Store struct {
 
 	ahead readAhead // reads made ahead of the transactions (prefetch.go)
 
+	thrMu   sync.Mutex
+	through map[string]int64 // latest event time marked per namespace (through.go)
+
 	logMu sync.Mutex
 	logs  map[string]*histLog // history logs opened (histlog.go)
 

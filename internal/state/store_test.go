@@ -109,7 +109,7 @@ func TestDiscardLeavesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	txn.Touch("tenure")
-	if err := txn.MarkEvent("tenure", "ev-1"); err != nil {
+	if err := txn.MarkEvent("tenure", "ev-1", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	txn.SetPosition("events:a", 100, "")
@@ -131,7 +131,7 @@ func TestDiscardLeavesNothing(t *testing.T) {
 		if h, err := s.History("tenure", []byte("a")); err != nil || len(h) != 0 {
 			t.Errorf("history %v, %v", h, err)
 		}
-		if seen, err := s.Begin().SeenEvent("tenure", "ev-1"); seen || err != nil {
+		if seen, err := s.Begin().SeenEvent("tenure", "ev-1", time.Time{}); seen || err != nil {
 			t.Errorf("event seen %v, %v", seen, err)
 		}
 		if off, ok, err := s.Position("events:a"); ok || off != 0 || err != nil {
@@ -245,7 +245,7 @@ func TestEvents(t *testing.T) {
 	s, dir := newStore(t)
 	seen := func(txn *Txn, entity, id string) bool {
 		t.Helper()
-		ok, err := txn.SeenEvent(entity, id)
+		ok, err := txn.SeenEvent(entity, id, time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -255,7 +255,7 @@ func TestEvents(t *testing.T) {
 	if seen(txn, "tenure", "ev-1") {
 		t.Error("a new event id is seen")
 	}
-	if err := txn.MarkEvent("tenure", "ev-1"); err != nil {
+	if err := txn.MarkEvent("tenure", "ev-1", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if !seen(txn, "tenure", "ev-1") {
@@ -272,7 +272,7 @@ func TestEvents(t *testing.T) {
 	if !seen(txn, "tenure", "ev-1") || seen(txn, "contact_details", "ev-1") {
 		t.Error("committed event id not seen, or seen for another entity")
 	}
-	txn.MarkEvent("tenure", "ev-2")
+	txn.MarkEvent("tenure", "ev-2", time.Time{})
 	txn.Discard()
 	s.Close()
 	s = openStore(t, dir)

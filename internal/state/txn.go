@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -21,6 +22,7 @@ type Txn struct {
 	// from the store), so that nothing is encoded twice.
 	encoded   map[*Record][]byte
 	events    map[string]struct{}
+	through   map[string]int64 // latest event time marked per namespace (through.go)
 	positions map[string]position
 	gens      map[string]uint64
 	metas     map[string][]byte // written in this txn (nil value: deleted)
@@ -40,6 +42,7 @@ func (s *Store) Begin() *Txn {
 		recs:      map[string]*Record{},
 		encoded:   map[*Record][]byte{},
 		events:    map[string]struct{}{},
+		through:   map[string]int64{},
 		positions: map[string]position{},
 		gens:      map[string]uint64{},
 		metas:     map[string][]byte{},
@@ -192,10 +195,13 @@ func (t *Txn) Touch(entity string) { t.gens[entity]++ }
 
 // SeenEvent reports whether an event id was applied before (or earlier in
 // this transaction).
-func (t *Txn) SeenEvent(entity, id string) (bool, error) {
+func (t *Txn) SeenEvent(entity, id string, at time.Time) (bool, error) {
 	k := eventKey(entity, id)
 	if _, ok := t.events[string(k)]; ok {
 		return true, nil
+	}
+	if later, err := t.s.unmarked(entity, at); err != nil || later {
+		return false, err // later than every id marked (through.go)
 	}
 	if _, ok, hit := t.s.ahead.take(k); hit {
 		return ok, nil
@@ -207,10 +213,14 @@ func (t *Txn) SeenEvent(entity, id string) (bool, error) {
 	return ok, nil
 }
 
-// MarkEvent remembers an event id so that a redelivery is skipped.
-func (t *Txn) MarkEvent(entity, id string) error {
+// MarkEvent remembers an event id, of an event of time at (zero: unknown),
+// so that a redelivery is skipped.
+func (t *Txn) MarkEvent(entity, id string, at time.Time) error {
 	k := eventKey(entity, id)
 	t.events[string(k)] = struct{}{}
+	if w, ok := t.through[entity]; !ok || markTime(at) > w {
+		t.through[entity] = markTime(at)
+	}
 	return t.b.Set(k, nil, nil)
 }
 
@@ -363,6 +373,10 @@ func (t *Txn) commit() (bool, error) {
 			return false, err
 		}
 	}
+	later, err := t.writeThrough()
+	if err != nil {
+		return false, err
+	}
 	// The history rows are durable in their logs before the batch that
 	// references them commits.
 	if err := t.writeHistory(); err != nil {
@@ -382,7 +396,6 @@ func (t *Txn) commit() (bool, error) {
 		}
 	}
 	opts := t.s.syncOpt()
-	var err error
 	if opts.Sync {
 		err = t.s.db.ApplyNoSyncWait(t.b, opts)
 	} else {
@@ -398,6 +411,7 @@ func (t *Txn) commit() (bool, error) {
 	for e, g := range newGens {
 		t.s.gens[e] = g
 	}
+	t.s.publishThrough(later)
 	t.s.deadSeq, t.s.inconsSeq = t.deadSeq, t.inconsSeq
 	// The next batch is likely this one's size: start it there, not
 	// growing by doubling (capped: one odd batch must not pin memory).

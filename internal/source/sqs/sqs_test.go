@@ -356,7 +356,7 @@ func TestRedeliveryAfterCrash(t *testing.T) {
 		if _, err := r.mat.Apply(txn, rec.Change); err != nil {
 			t.Fatal(err)
 		}
-		if err := txn.MarkEvent("msg:"+rec.Next.Source, rec.MessageID); err != nil {
+		if err := txn.MarkEvent("msg:"+rec.Next.Source, rec.MessageID, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 		got++
