@@ -194,7 +194,8 @@ func (t *Txn) encodeRecords() {
 func (t *Txn) Touch(entity string) { t.gens[entity]++ }
 
 // SeenEvent reports whether an event id was applied before (or earlier in
-// this transaction).
+// this transaction). at is the event's time, the one MarkEvent was given for
+// it (zero: none): an event later than every id marked is not looked up.
 func (t *Txn) SeenEvent(entity, id string, at time.Time) (bool, error) {
 	k := eventKey(entity, id)
 	if _, ok := t.events[string(k)]; ok {
