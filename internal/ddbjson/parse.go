@@ -40,6 +40,8 @@ type parser struct {
 	// view makes strings without escapes views of data, not copies: for
 	// a transcoding, whose strings do not outlive data.
 	view bool
+	// st is where the stacks came from, and go back to.
+	st *stacks
 }
 
 type member struct {
@@ -59,18 +61,22 @@ var stackPool = sync.Pool{New: func() any { return new(stacks) }}
 // them back.
 func newParser(data []byte) parser {
 	st := stackPool.Get().(*stacks)
-	return parser{data: data, members: st.members[:0], elems: st.elems[:0]}
+	return parser{data: data, members: st.members[:0], elems: st.elems[:0], st: st}
 }
 
 func (p *parser) release() {
 	if cap(p.members) > 4096 || cap(p.elems) > 4096 {
 		return // an unusual item: do not keep its stacks
 	}
-	stackPool.Put(&stacks{members: p.members[:0], elems: p.elems[:0]})
+	p.st.members, p.st.elems = p.members[:0], p.elems[:0]
+	stackPool.Put(p.st)
 }
 
 // sub returns data[i:j] as a string sharing the parser's one copy.
 func (p *parser) sub(i, j int) string {
+	if p.view {
+		return unsafeString(p.data[i:j])
+	}
 	if p.str == "" {
 		p.str = string(p.data)
 	}

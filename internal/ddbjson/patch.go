@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"sync"
 	"unsafe"
 )
 
@@ -32,21 +33,87 @@ import (
 // accepts; a base it rejects (truncated, corrupt) is an error, and dst is
 // returned unchanged. dst may share memory with base.
 func PatchBinary(dst, base []byte, set Map) (out []byte, changed bool, err error) {
-	if overlaps(dst[len(dst):cap(dst)], base) {
-		base = bytes.Clone(base) // appending to dst would overwrite base
-	}
-	var arr [32]string
-	keys := set.appendSortedKeys(arr[:0])
-	if out, changed, ok := patchCanonical(dst, base, set, keys); ok {
-		return out, changed, nil
+	buf := patchBufs.Get().(*patchBuf)
+	defer buf.release()
+	buf.bin = AppendBinary(buf.bin[:0], set)
+	if members, ok := canonMembers(buf.members[:0], buf.bin); ok {
+		buf.members = members
+		if out, changed, ok := patchCanonical(dst, base, members); ok {
+			return out, changed, nil
+		}
 	}
 	return patchDecoded(dst, base, set)
 }
 
+// PatchBinaryRaw is PatchBinary with set in the binary form of a map, as
+// AppendBinary writes it (an object TranscodeJSON read is in that form): the
+// set attributes' bytes are copied as they are, without decoding them. A set
+// DecodeBinary rejects is an error.
+func PatchBinaryRaw(dst, base, set []byte) (out []byte, changed bool, err error) {
+	buf := patchBufs.Get().(*patchBuf)
+	defer buf.release()
+	if members, ok := canonMembers(buf.members[:0], set); ok {
+		buf.members = members
+		if out, changed, ok := patchCanonical(dst, base, members); ok {
+			return out, changed, nil
+		}
+	}
+	m, _, err := DecodeBinary(set)
+	if err != nil {
+		return dst, false, fmt.Errorf("patching stored item: the changed attributes: %w", err)
+	}
+	return patchDecoded(dst, base, m)
+}
+
+// patchBuf holds a patch's set attributes while they are merged.
+type patchBuf struct {
+	bin     []byte
+	members []RawMember
+}
+
+var patchBufs = sync.Pool{New: func() any { return new(patchBuf) }}
+
+func (b *patchBuf) release() {
+	if cap(b.bin) > 1<<20 || cap(b.members) > 4096 {
+		return // an unusual patch: do not keep its buffers
+	}
+	clear(b.members)
+	b.members = b.members[:0]
+	patchBufs.Put(b)
+}
+
+// canonMembers appends the members of the binary map data to dst. ok is
+// false when data is not exactly what AppendBinary writes (names out of
+// order or repeated, a value not in its canonical form, bytes after it).
+func canonMembers(dst []RawMember, data []byte) ([]RawMember, bool) {
+	n, rest, ok := canonCount(data)
+	var prev []byte
+	for i := 0; i < n && ok; i++ {
+		var k []byte
+		if k, rest, ok = canonBytes(rest); !ok || (i > 0 && !ascending(prev, k)) {
+			return dst, false
+		}
+		prev = k
+		val := rest
+		if rest, ok = skipCanonical(rest, 1); ok {
+			dst = append(dst, RawMember{Key: unsafeString(k), Val: RawValue{Kind: Kind(val[0]), body: val[1 : len(val)-len(rest)]}})
+		}
+	}
+	return dst, ok && len(rest) == 0
+}
+
+// appendRaw appends the member name and value v in the binary form.
+func appendRaw(dst []byte, name string, v RawValue) []byte {
+	return append(append(appendBytes(dst, name), byte(v.Kind)), v.body...)
+}
+
 // patchCanonical is PatchBinary for a base in AppendBinary's exact form,
-// walked once. ok is false, with nothing appended to dst, when base is
-// malformed or in another form.
-func patchCanonical(dst, base []byte, set Map, keys []string) (out []byte, changed, ok bool) {
+// walked once, with the set attributes in name order. ok is false, with
+// nothing appended to dst, when base is malformed or in another form.
+func patchCanonical(dst, base []byte, set []RawMember) (out []byte, changed, ok bool) {
+	if overlaps(dst[len(dst):cap(dst)], base) {
+		base = bytes.Clone(base) // appending to dst would overwrite base
+	}
 	n, rest, ok := canonCount(base)
 	if !ok {
 		return dst, false, false
@@ -72,23 +139,22 @@ func patchCanonical(dst, base []byte, set Map, keys []string) (out []byte, chang
 			return dst[:start], false, false
 		}
 		name := unsafeString(k)
-		for ki < len(keys) && keys[ki] < name {
+		for ki < len(set) && set[ki].Key < name {
 			dst = append(dst, base[copied:at]...)
 			copied = at
-			v := set[keys[ki]]
-			dst = appendBinaryValue(appendBytes(dst, keys[ki]), v)
-			changed = changed || !v.IsNull()
+			dst = appendRaw(dst, set[ki].Key, set[ki].Val)
+			changed = changed || !set[ki].Val.IsNull()
 			total++
 			ki++
 		}
-		if ki < len(keys) && keys[ki] == name {
+		if ki < len(set) && set[ki].Key == name {
 			dst = append(dst, base[copied:at]...)
 			copied = len(base) - len(rest)
-			v := set[name]
-			dst = appendBinaryValue(appendBytes(dst, name), v)
+			v := set[ki].Val
+			dst = appendRaw(dst, name, v)
 			if !changed {
 				old := RawValue{Kind: Kind(val[0]), body: val[1 : len(val)-len(rest)]}
-				eq, err := RawEqual(old, v)
+				eq, err := RawEqualRaw(old, v)
 				if err != nil {
 					return dst[:start], false, false
 				}
@@ -99,10 +165,9 @@ func patchCanonical(dst, base []byte, set Map, keys []string) (out []byte, chang
 		total++
 	}
 	dst = append(dst, base[copied:len(base)-len(rest)]...)
-	for ; ki < len(keys); ki++ {
-		v := set[keys[ki]]
-		dst = appendBinaryValue(appendBytes(dst, keys[ki]), v)
-		changed = changed || !v.IsNull()
+	for ; ki < len(set); ki++ {
+		dst = appendRaw(dst, set[ki].Key, set[ki].Val)
+		changed = changed || !set[ki].Val.IsNull()
 		total++
 	}
 	if total != n {
@@ -296,6 +361,47 @@ func RawEqual(r RawValue, v Value) (bool, error) {
 		}
 	}
 	return rawEqualDecoded(r, v)
+}
+
+// RawEqualRaw reports whether two values in the binary form are equal as
+// Equal compares them decoded: Equal(a.Value(), b.Value()). Equal bytes are
+// equal; strings, numbers, binaries and booleans are compared in place, and
+// other values of differing bytes by decoding b.
+func RawEqualRaw(a, b RawValue) (bool, error) {
+	if a.IsNull() || b.IsNull() {
+		return a.IsNull() && b.IsNull(), nil
+	}
+	if a.Kind != b.Kind {
+		return false, nil
+	}
+	if bytes.Equal(a.body, b.body) {
+		return true, nil
+	}
+	switch a.Kind {
+	case KindS, KindN, KindB:
+		x, _, err := rawBytes(a.body)
+		if err != nil {
+			return false, fmt.Errorf("comparing stored %s value: %w", a.Kind, err)
+		}
+		y, _, err := rawBytes(b.body)
+		if err != nil {
+			return false, fmt.Errorf("comparing %s value: %w", b.Kind, err)
+		}
+		if a.Kind == KindN {
+			return equalNumbers(unsafeString(x), unsafeString(y)), nil
+		}
+		return bytes.Equal(x, y), nil
+	case KindBOOL:
+		if len(a.body) == 0 || len(b.body) == 0 {
+			return false, fmt.Errorf("comparing BOOL values: %w", errShort)
+		}
+		return (a.body[0] == 1) == (b.body[0] == 1), nil
+	}
+	bv, err := b.Value()
+	if err != nil {
+		return false, fmt.Errorf("comparing %s value: %w", b.Kind, err)
+	}
+	return RawEqual(a, bv)
 }
 
 // rawEqualDecoded is RawEqual by decoding r.

@@ -53,6 +53,31 @@ func (v RawValue) Members(dst []RawMember) ([]RawMember, error) {
 	return dst, err
 }
 
+// ReadRaw reads the value at the start of data, in the binary form of one
+// value (a kind byte, then its body, as TranscodeJSON writes it), in place,
+// and returns the bytes after it.
+func ReadRaw(data []byte) (RawValue, []byte, error) {
+	return rawValue(data, 0)
+}
+
+// Get returns the member name of an M value, read in place; ok is false
+// when v is not a map or has no such member.
+func (v RawValue) Get(name string) (m RawValue, ok bool, err error) {
+	if v.Kind != KindM {
+		return RawValue{}, false, nil
+	}
+	return RawGet(v.body, name)
+}
+
+// MapBytes returns an M value's map in the binary form AppendBinary writes
+// (shared, not copied), or nil for another kind.
+func (v RawValue) MapBytes() []byte {
+	if v.Kind != KindM {
+		return nil
+	}
+	return v.body
+}
+
 // Str returns an S or N value's string.
 func (v RawValue) Str() string {
 	b, _, _ := rawBytes(v.body)
