@@ -210,6 +210,16 @@ func (m *model) stream(snap map[string]ddbjson.Map, overlap time.Duration, dupRa
 		events = append(events, due[i]...)
 		c := &change.Change{Entity: "t", Key: change.Key{Hash: ddbjson.S(w.key)}, Op: w.op, Image: w.newV.Clone(),
 			Old: w.oldV.Clone(), EventTime: w.pub, Origin: change.OriginEvent, EventID: w.id, EventType: w.op.String()}
+		if m.rng.IntN(2) == 0 {
+			// Half the events come in the binary form, as event.Decode
+			// gives them.
+			if c.Image != nil {
+				c.ImageBin, c.Image = ddbjson.AppendBinary(nil, c.Image), nil
+			}
+			if c.Old != nil {
+				c.OldBin, c.Old = ddbjson.AppendBinary(nil, c.Old), nil
+			}
+		}
 		events = append(events, c)
 		if m.rng.Float64() < dupRate {
 			dup := *c

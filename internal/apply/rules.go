@@ -2,6 +2,7 @@ package apply
 
 import (
 	"bytes"
+	"fmt"
 	"maps"
 	"time"
 
@@ -102,16 +103,30 @@ func stateField(prev *state.Record, f string) (ddbjson.Value, error) {
 	return raw.Value()
 }
 
-// fieldEqual reports whether the live state prev holds v in field f.
-func fieldEqual(prev *state.Record, f string, v ddbjson.Value) (bool, error) {
+// fieldEqualRaw reports whether the live state prev holds v, a value in
+// the binary form, in field f.
+func fieldEqualRaw(prev *state.Record, f string, v ddbjson.RawValue) (bool, error) {
 	if prev.Image != nil || prev.ImageBin == nil {
-		return ddbjson.Equal(prev.Image[f], v), nil
+		dv, err := v.Value()
+		if err != nil {
+			return false, err
+		}
+		return ddbjson.Equal(prev.Image[f], dv), nil
 	}
 	raw, _, err := ddbjson.RawGet(prev.ImageBin, f)
 	if err != nil {
 		return false, err
 	}
-	return ddbjson.RawEqual(raw, v)
+	return ddbjson.RawEqualRaw(raw, v)
+}
+
+// binaryOf returns the binary form of a change's map, given as a Map or
+// already in that form (bin, used when m is nil).
+func binaryOf(m ddbjson.Map, bin []byte) []byte {
+	if m != nil || bin == nil {
+		return ddbjson.AppendBinary(nil, m)
+	}
+	return bin
 }
 
 // newerThanImage reports whether the state prev is newer than a full image
@@ -211,8 +226,12 @@ func (m *Materializer) reflected(c *change.Change, prev *state.Record) (reflecte
 		// come first).
 		return true, false, nil
 	}
-	for f, v := range c.Image {
-		eq, err := fieldEqual(prev, f, v)
+	set, _, err := ddbjson.RawMembers(nil, binaryOf(c.Image, c.ImageBin))
+	if err != nil {
+		return false, false, fmt.Errorf("reading the changed fields: %w", err)
+	}
+	for _, f := range set {
+		eq, err := fieldEqualRaw(prev, f.Key, f.Val)
 		if err != nil {
 			return false, false, err
 		}
@@ -224,14 +243,12 @@ func (m *Materializer) reflected(c *change.Change, prev *state.Record) (reflecte
 }
 
 func (m *Materializer) upsert(txn *state.Txn, c *change.Change, key []byte, prev *state.Record) (Outcome, error) {
-	if prev != nil && prev.Live {
-		same, err := equalToState(prev, c.Image)
-		if err != nil || same {
-			return Unchanged, err
-		}
+	same, err := sameImage(prev, c)
+	if err != nil || same {
+		return Unchanged, err
 	}
 	rec := m.after(c, prev)
-	rec.Live, rec.Image = true, c.Image
+	rec.Live, rec.Image, rec.ImageBin = true, c.Image, c.ImageBin
 	return Applied, m.commit(txn, c, key, prev, rec)
 }
 
@@ -252,50 +269,63 @@ func (m *Materializer) patch(txn *state.Txn, c *change.Change, key []byte, prev 
 		if prev != nil {
 			return Orphan, nil // never resurrect a deleted entity from a partial update
 		}
-		img := maps.Clone(c.Image)
 		e := m.entities[c.Entity]
-		img[e.HashAttr] = c.Key.Hash
+		keys := ddbjson.Map{e.HashAttr: c.Key.Hash}
 		if e.RangeAttr != "" {
-			img[e.RangeAttr] = c.Key.Range
+			keys[e.RangeAttr] = c.Key.Range
+		}
+		img, _, err := ddbjson.PatchBinary(nil, binaryOf(c.Image, c.ImageBin), keys)
+		if err != nil {
+			return 0, fmt.Errorf("reading the changed fields: %w", err)
 		}
 		rec := m.after(c, prev)
-		rec.Live, rec.Image = true, img
+		rec.Live, rec.ImageBin = true, img
 		return Applied, m.commit(txn, c, key, prev, rec)
 	}
 	rec := m.after(c, prev)
 	rec.Live = true
-	if prev.Image == nil && prev.ImageBin != nil {
+	switch {
+	case prev.Image == nil && prev.ImageBin != nil:
 		// The stored image is patched in its binary form, without maps.
-		bin, changed, err := ddbjson.PatchBinary(nil, prev.ImageBin, c.Image)
+		bin, changed, err := ddbjson.PatchBinaryRaw(nil, prev.ImageBin, binaryOf(c.Image, c.ImageBin))
 		if err != nil || !changed {
 			return Unchanged, err
 		}
 		rec.ImageBin = bin
-	} else {
-		img := maps.Clone(prev.Image)
-		for f, v := range c.Image {
-			img[f] = v
+	default:
+		set, err := c.FullImage()
+		if err != nil {
+			return 0, err
 		}
+		img := maps.Clone(prev.Image)
+		maps.Copy(img, set)
 		if ddbjson.EqualMaps(img, prev.Image) {
 			return Unchanged, nil
 		}
 		rec.Image = img
 	}
-	if !window {
-		for _, f := range c.Old.SortedKeys() {
-			want := c.Old[f]
-			eq, err := fieldEqual(prev, f, want)
+	if !window && (c.Old != nil || c.OldBin != nil) {
+		old, _, err := ddbjson.RawMembers(nil, binaryOf(c.Old, c.OldBin))
+		if err != nil {
+			return 0, fmt.Errorf("reading the old values: %w", err)
+		}
+		for _, f := range old {
+			eq, err := fieldEqualRaw(prev, f.Key, f.Val)
 			if err != nil {
 				return 0, err
 			}
 			if eq {
 				continue
 			}
-			found, err := stateField(prev, f)
+			want, err := f.Val.Value()
 			if err != nil {
 				return 0, err
 			}
-			if err := m.inconsistency(txn, c, f, want, found); err != nil {
+			found, err := stateField(prev, f.Key)
+			if err != nil {
+				return 0, err
+			}
+			if err := m.inconsistency(txn, c, f.Key, want, found); err != nil {
 				return 0, err
 			}
 		}

@@ -86,14 +86,17 @@ type Change struct {
 	// Image is the full image for OpUpsert and the new values of the changed
 	// fields for OpPatch.
 	Image ddbjson.Map
-	// ImageBin is a full image in the binary form (ddbjson.AppendBinary),
-	// set instead of Image by a source that reads it straight into that
-	// form (the rows of a full export), so that storing it costs no
-	// decoding and encoding. FullImage gives the image as a Map either way.
+	// ImageBin is Image in the binary form (ddbjson.AppendBinary), set
+	// instead of Image by a source that reads it straight into that form
+	// (the rows of a full export, the data of an event), so that storing
+	// or patching it costs no decoding and encoding. FullImage gives the
+	// image as a Map either way.
 	ImageBin []byte
 	// Old holds the values the event says the changed fields had before
-	// (Hackney oldData); nil when the source does not say.
-	Old ddbjson.Map
+	// (Hackney oldData); nil when the source does not say. OldBin is Old in
+	// the binary form, set instead of it; OldData gives it as a Map.
+	Old    ddbjson.Map
+	OldBin []byte
 	// Version is the entity's version as an exact decimal string, or "".
 	Version string
 	// AsOf is the time a snapshot row's image was true (the export time or the
@@ -352,6 +355,18 @@ type Record struct {
 type Source interface {
 	Next(ctx context.Context) (Record, error)
 	Close() error
+}
+
+// OldData returns the change's old values as a Map: Old, or OldBin decoded.
+func (c *Change) OldData() (ddbjson.Map, error) {
+	if c.Old != nil || c.OldBin == nil {
+		return c.Old, nil
+	}
+	m, _, err := ddbjson.DecodeBinary(c.OldBin)
+	if err != nil {
+		return nil, fmt.Errorf("decoding the old values of %s %s: %w", c.Entity, c.Key, err)
+	}
+	return m, nil
 }
 
 // FullImage returns the change's image as a Map: Image, or ImageBin decoded.

@@ -96,7 +96,8 @@ func (v RawValue) Bool() bool { return len(v.body) > 0 && v.body[0] == 1 }
 // IsNull reports whether v is NULL or absent (the zero RawValue).
 func (v RawValue) IsNull() bool { return v.Kind == KindNULL || v.Kind == KindInvalid }
 
-// Len returns the number of elements of an L, SS, NS or BS value.
+// Len returns the number of members of an M value, or of elements of an
+// L, SS, NS or BS value.
 func (v RawValue) Len() int {
 	n, _, err := rawCount(v.body)
 	if err != nil {

@@ -16,6 +16,10 @@ import (
 // Envelope is the Hackney event envelope: {id, eventType, sourceDomain,
 // sourceSystem, version, correlationId, dateTime, user, entityId,
 // eventData{oldData, newData}}.
+//
+// The envelope is read once into the binary form (ddbjson.TranscodeJSON),
+// not into maps: its data is patched into the stored item as it is. The
+// strings and values share those bytes, which nothing changes.
 type Envelope struct {
 	ID            string
 	EventType     string
@@ -24,14 +28,14 @@ type Envelope struct {
 	Version       string
 	CorrelationID string
 	DateTime      time.Time
-	User          ddbjson.Map
-	// Raw is the whole envelope as decoded, for key paths.
-	Raw ddbjson.Map
-	// OldData and NewData are the event's data: nil when absent or null.
-	OldData, NewData ddbjson.Map
-	// OldKind and NewKind are the kinds found (KindInvalid when absent),
-	// so that mapping rules can reject data of the wrong shape.
-	OldKind, NewKind ddbjson.Kind
+	// User is the user object, or the zero RawValue.
+	User ddbjson.RawValue
+	// Raw is the whole envelope (an M value), for key paths.
+	Raw ddbjson.RawValue
+	// OldData and NewData are the event's data as found: the zero
+	// RawValue (kind KindInvalid) when absent, so that mapping rules can
+	// reject data of the wrong shape.
+	OldData, NewData ddbjson.RawValue
 	// SNS is set when the event came wrapped in an SNS notification.
 	SNS *SNSInfo
 }
@@ -69,41 +73,64 @@ func Decode(msg []byte, maxBytes int) (*Envelope, error) {
 	if !utf8.Valid(msg) {
 		return nil, errorf("invalid UTF-8")
 	}
-	v, err := ddbjson.FromJSON(msg)
+	top, err := readObject(msg, "")
 	if err != nil {
-		return nil, errorf("not valid JSON: %v", err)
+		return nil, err
 	}
-	if v.Kind != ddbjson.KindM {
-		return nil, errorf("not a JSON object but %s", shape(v.Kind))
+	if t, ok := member(top, "Type"); ok && t.Kind == ddbjson.KindS {
+		return decodeSNS(top, maxBytes)
 	}
-	m := v.Map
-	if t, ok := m["Type"]; ok && t.Kind == ddbjson.KindS {
-		return decodeSNS(m, maxBytes)
-	}
-	return decodeEnvelope(m)
+	return decodeEnvelope(top)
 }
 
-func decodeSNS(m ddbjson.Map, maxBytes int) (*Envelope, error) {
-	if t := m["Type"].Str; t != "Notification" {
+// readObject reads msg into the binary form, as a JSON object; what names
+// the message in an error ("" or "SNS notification Message ").
+func readObject(msg []byte, what string) (ddbjson.RawValue, error) {
+	bin, err := ddbjson.TranscodeJSON(make([]byte, 0, len(msg)), msg)
+	if err != nil {
+		if what == "" {
+			return ddbjson.RawValue{}, errorf("not valid JSON: %v", err)
+		}
+		return ddbjson.RawValue{}, errorf("%sis not valid JSON: %v", what, err)
+	}
+	v, _, err := ddbjson.ReadRaw(bin)
+	if err != nil {
+		return ddbjson.RawValue{}, fmt.Errorf("reading the transcoded message: %w", err) // not reached: TranscodeJSON wrote it
+	}
+	if v.Kind != ddbjson.KindM {
+		if what == "" {
+			return ddbjson.RawValue{}, errorf("not a JSON object but %s", shape(v.Kind))
+		}
+		return ddbjson.RawValue{}, errorf("%sis not a JSON object but %s", what, shape(v.Kind))
+	}
+	return v, nil
+}
+
+// member returns the member name of the object m (the zero RawValue when
+// absent).
+func member(m ddbjson.RawValue, name string) (ddbjson.RawValue, bool) {
+	v, ok, err := m.Get(name)
+	return v, ok && err == nil
+}
+
+func decodeSNS(m ddbjson.RawValue, maxBytes int) (*Envelope, error) {
+	if t := str(m, "Type"); t != "Notification" {
 		return nil, errorf("SNS message of Type %q, want Notification", t)
 	}
-	msg, ok := m["Message"]
+	msg, ok := member(m, "Message")
 	if !ok || msg.Kind != ddbjson.KindS {
 		return nil, errorf("SNS notification without a Message string")
 	}
-	inner, err := ddbjson.FromJSON([]byte(msg.Str))
+	inner, err := readObject([]byte(msg.Str()), "SNS notification Message ")
 	if err != nil {
-		return nil, errorf("SNS notification Message is not valid JSON: %v", err)
+		return nil, err
 	}
-	if inner.Kind != ddbjson.KindM {
-		return nil, errorf("SNS notification Message is not a JSON object but %s", shape(inner.Kind))
-	}
-	if _, nested := inner.Map["Type"]; nested {
-		if _, hasEvent := inner.Map["eventType"]; !hasEvent {
+	if _, nested := member(inner, "Type"); nested {
+		if _, hasEvent := member(inner, "eventType"); !hasEvent {
 			return nil, errorf("SNS notification wraps another SNS message")
 		}
 	}
-	env, err := decodeEnvelope(inner.Map)
+	env, err := decodeEnvelope(inner)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +138,7 @@ func decodeSNS(m ddbjson.Map, maxBytes int) (*Envelope, error) {
 	return env, nil
 }
 
-func decodeEnvelope(m ddbjson.Map) (*Envelope, error) {
+func decodeEnvelope(m ddbjson.RawValue) (*Envelope, error) {
 	env := &Envelope{Raw: m}
 	var err error
 	if env.ID, err = requiredString(m, "id"); err != nil {
@@ -134,61 +161,50 @@ func decodeEnvelope(m ddbjson.Map) (*Envelope, error) {
 	if y := env.DateTime.Year(); y < 1970 || y >= 2200 {
 		return nil, errorf("dateTime %q is out of range (1970 to 2199)", dt)
 	}
-	for _, f := range []struct {
+	for _, f := range [...]struct {
 		name string
 		dst  *string
 	}{{"sourceDomain", &env.SourceDomain}, {"sourceSystem", &env.SourceSystem}, {"version", &env.Version}, {"correlationId", &env.CorrelationID}} {
-		v, ok := m[f.name]
+		v, ok := member(m, f.name)
 		switch {
 		case !ok || v.Kind == ddbjson.KindNULL:
 		case v.Kind == ddbjson.KindS:
-			*f.dst = v.Str
+			*f.dst = v.Str()
 		default:
 			return nil, errorf("%s is %s, want a string", f.name, shape(v.Kind))
 		}
 	}
-	if u, ok := m["user"]; ok && u.Kind == ddbjson.KindM {
-		env.User = u.Map
+	if u, ok := member(m, "user"); ok && u.Kind == ddbjson.KindM {
+		env.User = u
 	}
-	data, ok := m["eventData"]
+	data, ok := member(m, "eventData")
 	switch {
 	case !ok || data.Kind == ddbjson.KindNULL:
 		return nil, errorf("eventData is missing")
 	case data.Kind != ddbjson.KindM:
 		return nil, errorf("eventData is %s, want an object", shape(data.Kind))
 	}
-	env.OldData, env.OldKind = dataPart(data.Map, "oldData")
-	env.NewData, env.NewKind = dataPart(data.Map, "newData")
+	env.OldData, _ = member(data, "oldData")
+	env.NewData, _ = member(data, "newData")
 	return env, nil
 }
 
-func dataPart(m ddbjson.Map, name string) (ddbjson.Map, ddbjson.Kind) {
-	v, ok := m[name]
-	if !ok {
-		return nil, ddbjson.KindInvalid
-	}
-	if v.Kind == ddbjson.KindM {
-		return v.Map, v.Kind
-	}
-	return nil, v.Kind
-}
-
-func requiredString(m ddbjson.Map, name string) (string, error) {
-	v, ok := m[name]
+func requiredString(m ddbjson.RawValue, name string) (string, error) {
+	v, ok := member(m, name)
 	switch {
 	case !ok || v.Kind == ddbjson.KindNULL:
 		return "", errorf("%s is missing", name)
 	case v.Kind != ddbjson.KindS:
 		return "", errorf("%s is %s, want a string", name, shape(v.Kind))
-	case strings.TrimSpace(v.Str) == "":
+	case strings.TrimSpace(v.Str()) == "":
 		return "", errorf("%s is empty", name)
 	}
-	return v.Str, nil
+	return v.Str(), nil
 }
 
-func str(m ddbjson.Map, name string) string {
-	if v, ok := m[name]; ok && v.Kind == ddbjson.KindS {
-		return v.Str
+func str(m ddbjson.RawValue, name string) string {
+	if v, ok := member(m, name); ok && v.Kind == ddbjson.KindS {
+		return v.Str()
 	}
 	return ""
 }

@@ -36,6 +36,16 @@ func mustTime(t testing.TB, s string) time.Time {
 	return tm.UTC()
 }
 
+// asMap decodes an object of the envelope (nil when absent).
+func asMap(t testing.TB, v ddbjson.RawValue) ddbjson.Map {
+	t.Helper()
+	d, err := v.Value()
+	if err != nil {
+		t.Fatalf("decoding %s: %v", v.Kind, err)
+	}
+	return d.Map
+}
+
 // memberIDs returns the ids of a householdMembers list.
 func memberIDs(v ddbjson.Value) []string {
 	var ids []string
@@ -62,10 +72,10 @@ func TestDecodeValidEvents(t *testing.T) {
 			system: "TenureAPI", domain: "Tenure", dateTime: "2024-03-15T10:22:31.1234567Z", entityID: tenureID,
 			oldKind: ddbjson.KindNULL, newKind: ddbjson.KindM, newLen: 26,
 			check: func(t *testing.T, env *Envelope) {
-				if env.OldData != nil {
-					t.Errorf("OldData = %v, want nil for oldData null", env.OldData)
+				if env.OldData.Kind != ddbjson.KindNULL {
+					t.Errorf("OldData = %v, want null", env.OldData.Kind)
 				}
-				n := env.NewData
+				n := asMap(t, env.NewData)
 				if n["id"].Str != tenureID || n["paymentReference"].Str != "1919401203" {
 					t.Errorf("newData id %q, paymentReference %q", n["id"].Str, n["paymentReference"].Str)
 				}
@@ -85,14 +95,14 @@ func TestDecodeValidEvents(t *testing.T) {
 			system: "ProcessesAPI", domain: "Tenure", dateTime: "2024-03-16T08:05:09.9876543Z", entityID: tenureID,
 			oldKind: ddbjson.KindM, newKind: ddbjson.KindM, newLen: 3,
 			check: func(t *testing.T, env *Envelope) {
-				if got := env.NewData["charges"].Map["rent"]; got.Str != "115.00" {
+				if got := asMap(t, env.NewData)["charges"].Map["rent"]; got.Str != "115.00" {
 					t.Errorf("newData.charges.rent = %#v, want 115.00 as written", got)
 				}
-				if got := env.OldData["charges"].Map["rent"]; got.Str != "112.54" {
+				if got := asMap(t, env.OldData)["charges"].Map["rent"]; got.Str != "112.54" {
 					t.Errorf("oldData.charges.rent = %#v", got)
 				}
-				if env.OldData["endOfTenureDate"].Kind != ddbjson.KindNULL || env.NewData["endOfTenureDate"].Str != "2024-04-01T00:00:00" {
-					t.Errorf("endOfTenureDate old %#v new %#v", env.OldData["endOfTenureDate"], env.NewData["endOfTenureDate"])
+				if asMap(t, env.OldData)["endOfTenureDate"].Kind != ddbjson.KindNULL || asMap(t, env.NewData)["endOfTenureDate"].Str != "2024-04-01T00:00:00" {
+					t.Errorf("endOfTenureDate old %#v new %#v", asMap(t, env.OldData)["endOfTenureDate"], asMap(t, env.NewData)["endOfTenureDate"])
 				}
 			},
 		},
@@ -101,10 +111,10 @@ func TestDecodeValidEvents(t *testing.T) {
 			system: "TenureAPI", domain: "Tenure", dateTime: "2024-03-17T12:00:00.0000001Z", entityID: tenureID,
 			oldKind: ddbjson.KindM, newKind: ddbjson.KindM, newLen: 1,
 			check: func(t *testing.T, env *Envelope) {
-				if got := memberIDs(env.OldData["householdMembers"]); len(got) != 1 || got[0] != memberA {
+				if got := memberIDs(asMap(t, env.OldData)["householdMembers"]); len(got) != 1 || got[0] != memberA {
 					t.Errorf("old members %q", got)
 				}
-				if got := memberIDs(env.NewData["householdMembers"]); len(got) != 2 || got[1] != memberB {
+				if got := memberIDs(asMap(t, env.NewData)["householdMembers"]); len(got) != 2 || got[1] != memberB {
 					t.Errorf("new members %q", got)
 				}
 			},
@@ -114,10 +124,10 @@ func TestDecodeValidEvents(t *testing.T) {
 			system: "TenureAPI", domain: "Tenure", dateTime: "2024-03-18T16:45:00Z", entityID: tenureID,
 			oldKind: ddbjson.KindM, newKind: ddbjson.KindM, newLen: 1,
 			check: func(t *testing.T, env *Envelope) {
-				if got := memberIDs(env.NewData["householdMembers"]); len(got) != 1 || got[0] != memberA {
+				if got := memberIDs(asMap(t, env.NewData)["householdMembers"]); len(got) != 1 || got[0] != memberA {
 					t.Errorf("new members %q", got)
 				}
-				if got := env.OldData["householdMembers"].List[1].Map["personTenureType"].Str; got != "HouseholdMember" {
+				if got := asMap(t, env.OldData)["householdMembers"].List[1].Map["personTenureType"].Str; got != "HouseholdMember" {
 					t.Errorf("removed member's personTenureType = %q", got)
 				}
 			},
@@ -128,10 +138,10 @@ func TestDecodeValidEvents(t *testing.T) {
 			oldKind: ddbjson.KindM, newKind: ddbjson.KindM, newLen: 3,
 			snsMessageID: "0f1e2d3c-4b5a-4697-8877-665544332211", snsTopicARN: "arn:aws:sns:eu-west-2:123456789012:tenure.fifo",
 			check: func(t *testing.T, env *Envelope) {
-				if _, ok := env.Raw["Type"]; ok {
+				if _, ok := asMap(t, env.Raw)["Type"]; ok {
 					t.Error("Raw is the SNS wrapper, want the event inside")
 				}
-				if got := env.NewData["charges"].Map["rent"].Str; got != "115.00" {
+				if got := asMap(t, env.NewData)["charges"].Map["rent"].Str; got != "115.00" {
 					t.Errorf("rent through SNS = %q", got)
 				}
 			},
@@ -141,7 +151,7 @@ func TestDecodeValidEvents(t *testing.T) {
 			system: "ContactDetailsAPI", domain: "ContactDetails", dateTime: "2024-03-19T09:30:00.5Z", entityID: memberA,
 			oldKind: ddbjson.KindNULL, newKind: ddbjson.KindM, newLen: 8,
 			check: func(t *testing.T, env *Envelope) {
-				if got := env.NewData["contactInformation"].Map["value"].Str; got != "07700 900123" {
+				if got := asMap(t, env.NewData)["contactInformation"].Map["value"].Str; got != "07700 900123" {
 					t.Errorf("contact value = %q", got)
 				}
 			},
@@ -163,14 +173,14 @@ func TestDecodeValidEvents(t *testing.T) {
 			if want := mustTime(t, tt.dateTime); !env.DateTime.Equal(want) || env.DateTime.Location() != time.UTC {
 				t.Errorf("DateTime = %v, want %v in UTC", env.DateTime, want)
 			}
-			if got := env.Raw["entityId"].Str; got != tt.entityID {
+			if got := asMap(t, env.Raw)["entityId"].Str; got != tt.entityID {
 				t.Errorf("Raw entityId = %q, want %q", got, tt.entityID)
 			}
-			if env.User["name"].Str != "Priya Raman" || env.User["email"].Str != "priya.raman@hackney.gov.uk" {
-				t.Errorf("User = %v", env.User)
+			if asMap(t, env.User)["name"].Str != "Priya Raman" || asMap(t, env.User)["email"].Str != "priya.raman@hackney.gov.uk" {
+				t.Errorf("User = %v", asMap(t, env.User))
 			}
-			if env.OldKind != tt.oldKind || env.NewKind != tt.newKind || len(env.NewData) != tt.newLen {
-				t.Errorf("OldKind %v NewKind %v len(NewData) %d; want %v %v %d", env.OldKind, env.NewKind, len(env.NewData), tt.oldKind, tt.newKind, tt.newLen)
+			if env.OldData.Kind != tt.oldKind || env.NewData.Kind != tt.newKind || env.NewData.Len() != tt.newLen {
+				t.Errorf("OldData %v NewData %v of %d members; want %v %v %d", env.OldData.Kind, env.NewData.Kind, env.NewData.Len(), tt.oldKind, tt.newKind, tt.newLen)
 			}
 			if tt.snsMessageID == "" {
 				if env.SNS != nil {
@@ -195,8 +205,8 @@ func TestDecodeSNSMatchesRaw(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !ddbjson.EqualMaps(raw.Raw, wrapped.Raw) || !ddbjson.EqualMaps(raw.NewData, wrapped.NewData) ||
-		!ddbjson.EqualMaps(raw.OldData, wrapped.OldData) || !raw.DateTime.Equal(wrapped.DateTime) {
+	if !ddbjson.EqualMaps(asMap(t, raw.Raw), asMap(t, wrapped.Raw)) || !ddbjson.EqualMaps(asMap(t, raw.NewData), asMap(t, wrapped.NewData)) ||
+		!ddbjson.EqualMaps(asMap(t, raw.OldData), asMap(t, wrapped.OldData)) || !raw.DateTime.Equal(wrapped.DateTime) {
 		t.Error("the SNS-wrapped event differs from the raw one")
 	}
 }
@@ -207,18 +217,18 @@ func TestDecodeOptionalFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if env.SourceSystem != "" || env.SourceDomain != "" || env.Version != "" || env.CorrelationID != "" || env.User != nil {
+	if env.SourceSystem != "" || env.SourceDomain != "" || env.Version != "" || env.CorrelationID != "" || env.User.Kind != ddbjson.KindInvalid {
 		t.Errorf("absent optional fields decoded as %+v", env)
 	}
-	if env.OldKind != ddbjson.KindInvalid || env.OldData != nil {
-		t.Errorf("absent oldData: kind %v data %v", env.OldKind, env.OldData)
+	if env.OldData.Kind != ddbjson.KindInvalid {
+		t.Errorf("absent oldData: kind %v", env.OldData.Kind)
 	}
 	nulls := `{"id":"e1","eventType":"X","dateTime":"2024-03-16T08:05:09Z","sourceSystem":null,"version":null,"user":"someone","eventData":{}}`
 	env, err = Decode([]byte(nulls), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if env.SourceSystem != "" || env.User != nil || env.NewKind != ddbjson.KindInvalid {
+	if env.SourceSystem != "" || env.User.Kind != ddbjson.KindInvalid || env.NewData.Kind != ddbjson.KindInvalid {
 		t.Errorf("null optional fields decoded as %+v", env)
 	}
 }

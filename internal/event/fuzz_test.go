@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/tidemark-dev/tidemark/internal/change"
+	"github.com/tidemark-dev/tidemark/internal/ddbjson"
 )
 
 // FuzzDecode: Decode never panics; it returns an envelope or an *Error,
@@ -44,9 +45,7 @@ func FuzzDecode(f *testing.F) {
 		if env.ID == "" || env.EventType == "" || env.DateTime.IsZero() {
 			t.Fatalf("decoded envelope id %q type %q time %v", env.ID, env.EventType, env.DateTime)
 		}
-		if env.Raw == nil {
-			t.Fatal("envelope without Raw")
-		}
+		checkAgainstMaps(t, data, env)
 		c, err := m.Change(env, change.Position{Source: "fuzz"})
 		if err != nil {
 			var e *Error
@@ -55,8 +54,42 @@ func FuzzDecode(f *testing.F) {
 			}
 			return
 		}
-		if c.Key.Validate() != nil || c.Entity == "" || c.EventID != env.ID || c.Image == nil && c.Op != change.OpDelete {
+		if c.Key.Validate() != nil || c.Entity == "" || c.EventID != env.ID || c.Image == nil && c.ImageBin == nil && c.Op != change.OpDelete {
 			t.Fatalf("change %+v from %s", c, data)
 		}
 	})
+}
+
+// checkAgainstMaps checks a decoded envelope against the message read into
+// maps (ddbjson.FromJSON): the same members, id, type and data.
+func checkAgainstMaps(t *testing.T, data []byte, env *Envelope) {
+	t.Helper()
+	v, err := ddbjson.FromJSON(data)
+	if err != nil || v.Kind != ddbjson.KindM {
+		t.Fatalf("Decode accepted %q, which FromJSON reads as %s (%v)", data, v.Kind, err)
+	}
+	m := v.Map
+	if env.SNS != nil {
+		if v, err = ddbjson.FromJSON([]byte(m["Message"].Str)); err != nil {
+			t.Fatalf("SNS Message: %v", err)
+		}
+		m = v.Map
+	}
+	if !ddbjson.EqualMaps(asMap(t, env.Raw), m) {
+		t.Fatalf("Raw differs from the message read into maps")
+	}
+	if env.ID != m["id"].Str || env.EventType != m["eventType"].Str || env.SourceSystem != m["sourceSystem"].Str {
+		t.Fatalf("id %q type %q system %q; maps read %q %q %q", env.ID, env.EventType, env.SourceSystem,
+			m["id"].Str, m["eventType"].Str, m["sourceSystem"].Str)
+	}
+	ed := m["eventData"].Map
+	for _, p := range []struct {
+		got  ddbjson.RawValue
+		want ddbjson.Value
+	}{{env.OldData, ed["oldData"]}, {env.NewData, ed["newData"]}} {
+		got, err := p.got.Value()
+		if err != nil || got.Kind != p.want.Kind || !ddbjson.Equal(got, p.want) {
+			t.Fatalf("data %#v (%v), maps read %#v", got, err, p.want)
+		}
+	}
 }

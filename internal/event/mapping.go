@@ -112,7 +112,7 @@ func (m *Mapper) Change(env *Envelope, pos change.Position) (*change.Change, err
 	case change.OpPatch:
 		err = r.patch(env, c)
 	case change.OpDelete:
-		c.Old = env.OldData
+		c.OldBin = env.OldData.MapBytes()
 	}
 	if err != nil {
 		return nil, err
@@ -120,57 +120,67 @@ func (m *Mapper) Change(env *Envelope, pos change.Position) (*change.Change, err
 	return c, nil
 }
 
+// fullImage sets the image of a create: newData, with the key put in.
 func (r rule) fullImage(env *Envelope, c *change.Change) error {
-	if env.NewKind != ddbjson.KindM {
-		return errorf("%s needs newData with the whole entity, got %s", env.EventType, shape(env.NewKind))
+	if env.NewData.Kind != ddbjson.KindM {
+		return errorf("%s needs newData with the whole entity, got %s", env.EventType, shape(env.NewData.Kind))
 	}
-	if len(env.NewData) == 0 {
+	if env.NewData.Len() == 0 {
 		return errorf("%s has an empty newData", env.EventType)
 	}
-	if env.OldKind != ddbjson.KindInvalid && env.OldKind != ddbjson.KindNULL && env.OldKind != ddbjson.KindM {
-		return errorf("%s has oldData of the wrong shape: %s", env.EventType, shape(env.OldKind))
-	}
-	img := env.NewData
-	if err := r.checkKeyInImage(img, c.Key); err != nil {
-		return err
-	}
-	img[r.hash.attr] = c.Key.Hash
-	if r.rangeK != nil {
-		img[r.rangeK.attr] = c.Key.Range
-	}
-	c.Image = img
-	c.Old = env.OldData
-	return nil
-}
-
-func (r rule) patch(env *Envelope, c *change.Change) error {
-	if env.NewKind != ddbjson.KindM {
-		return errorf("%s needs newData with the changed fields, got %s", env.EventType, shape(env.NewKind))
-	}
-	if len(env.NewData) == 0 {
-		return errorf("%s has an empty newData: no field changes", env.EventType)
-	}
-	switch env.OldKind {
-	case ddbjson.KindInvalid, ddbjson.KindNULL, ddbjson.KindM:
-	default:
-		return errorf("%s has oldData of the wrong shape: %s", env.EventType, shape(env.OldKind))
+	if k := env.OldData.Kind; k != ddbjson.KindInvalid && k != ddbjson.KindNULL && k != ddbjson.KindM {
+		return errorf("%s has oldData of the wrong shape: %s", env.EventType, shape(k))
 	}
 	if err := r.checkKeyInImage(env.NewData, c.Key); err != nil {
 		return err
 	}
-	c.Image = env.NewData
-	c.Old = env.OldData
+	keys := ddbjson.Map{r.hash.attr: c.Key.Hash}
+	if r.rangeK != nil {
+		keys[r.rangeK.attr] = c.Key.Range
+	}
+	img, _, err := ddbjson.PatchBinary(nil, env.NewData.MapBytes(), keys)
+	if err != nil {
+		return errorf("%s: newData: %v", env.EventType, err) // not reached: Decode wrote it
+	}
+	c.ImageBin = img
+	c.OldBin = env.OldData.MapBytes()
+	return nil
+}
+
+// patch sets the changed fields of a partial update: newData, and oldData
+// for the check against the state.
+func (r rule) patch(env *Envelope, c *change.Change) error {
+	if env.NewData.Kind != ddbjson.KindM {
+		return errorf("%s needs newData with the changed fields, got %s", env.EventType, shape(env.NewData.Kind))
+	}
+	if env.NewData.Len() == 0 {
+		return errorf("%s has an empty newData: no field changes", env.EventType)
+	}
+	switch env.OldData.Kind {
+	case ddbjson.KindInvalid, ddbjson.KindNULL, ddbjson.KindM:
+	default:
+		return errorf("%s has oldData of the wrong shape: %s", env.EventType, shape(env.OldData.Kind))
+	}
+	if err := r.checkKeyInImage(env.NewData, c.Key); err != nil {
+		return err
+	}
+	c.ImageBin = env.NewData.MapBytes()
+	c.OldBin = env.OldData.MapBytes()
 	return nil
 }
 
 // checkKeyInImage rejects data that names another key than the envelope.
-func (r rule) checkKeyInImage(img ddbjson.Map, key change.Key) error {
-	if v, ok := img[r.hash.attr]; ok && !ddbjson.Equal(v, key.Hash) {
-		return errorf("newData.%s (%s) differs from the event's key %s", r.hash.attr, plainString(v), key)
+func (r rule) checkKeyInImage(img ddbjson.RawValue, key change.Key) error {
+	if v, ok := member(img, r.hash.attr); ok {
+		if eq, err := ddbjson.RawEqual(v, key.Hash); err != nil || !eq {
+			return errorf("newData.%s (%s) differs from the event's key %s", r.hash.attr, plainString(v), key)
+		}
 	}
 	if r.rangeK != nil {
-		if v, ok := img[r.rangeK.attr]; ok && !ddbjson.Equal(v, key.Range) {
-			return errorf("newData.%s differs from the event's range key", r.rangeK.attr)
+		if v, ok := member(img, r.rangeK.attr); ok {
+			if eq, err := ddbjson.RawEqual(v, key.Range); err != nil || !eq {
+				return errorf("newData.%s differs from the event's range key", r.rangeK.attr)
+			}
 		}
 	}
 	return nil
@@ -192,44 +202,40 @@ func (r rule) key(env *Envelope) (change.Key, error) {
 
 func (k keyRule) value(env *Envelope) (ddbjson.Value, error) {
 	name := strings.Join(k.path, ".")
-	v, ok := lookup(env.Raw, k.path)
-	if !ok || v.IsNull() {
+	raw, ok := lookup(env.Raw, k.path)
+	if !ok || raw.IsNull() {
 		return ddbjson.Value{}, errorf("key %s is missing", name)
 	}
 	switch {
-	case k.kind == ddbjson.KindS && v.Kind == ddbjson.KindS:
-		if strings.TrimSpace(v.Str) == "" {
-			return v, errorf("key %s is empty", name)
+	case k.kind == ddbjson.KindS && raw.Kind == ddbjson.KindS:
+		s := raw.Str()
+		if strings.TrimSpace(s) == "" {
+			return ddbjson.Value{}, errorf("key %s is empty", name)
 		}
-		if k.format == "uuid" && !guid.MatchString(v.Str) {
-			return v, errorf("key %s %q is not a GUID", name, v.Str)
+		if k.format == "uuid" && !guid.MatchString(s) {
+			return ddbjson.Value{}, errorf("key %s %q is not a GUID", name, s)
 		}
-		return v, nil
-	case k.kind == ddbjson.KindN && (v.Kind == ddbjson.KindN || v.Kind == ddbjson.KindS && ddbjson.ValidNumber(v.Str)):
-		return ddbjson.N(v.Str), nil
-	case k.kind == ddbjson.KindB && v.Kind == ddbjson.KindS:
+		return ddbjson.S(s), nil
+	case k.kind == ddbjson.KindN && (raw.Kind == ddbjson.KindN || raw.Kind == ddbjson.KindS && ddbjson.ValidNumber(raw.Str())):
+		return ddbjson.N(raw.Str()), nil
+	case k.kind == ddbjson.KindB && raw.Kind == ddbjson.KindS:
 		// JSON has no bytes: a binary key travels as base64, as DynamoDB JSON writes it.
-		b, err := base64.StdEncoding.DecodeString(v.Str)
+		b, err := base64.StdEncoding.DecodeString(raw.Str())
 		if err != nil || len(b) == 0 {
-			return v, errorf("key %s %q is not base64 of a binary key", name, v.Str)
+			return ddbjson.Value{}, errorf("key %s %q is not base64 of a binary key", name, raw.Str())
 		}
 		return ddbjson.B(b), nil
 	}
-	return v, errorf("key %s is %s, want %s", name, shape(v.Kind), k.kind)
+	return ddbjson.Value{}, errorf("key %s is %s, want %s", name, shape(raw.Kind), k.kind)
 }
 
-func lookup(m ddbjson.Map, path []string) (ddbjson.Value, bool) {
-	var v ddbjson.Value
-	for i, p := range path {
+// lookup follows a key path through the objects of the envelope.
+func lookup(m ddbjson.RawValue, path []string) (ddbjson.RawValue, bool) {
+	v := m
+	for _, p := range path {
 		var ok bool
-		if v, ok = m[p]; !ok {
+		if v, ok = member(v, p); !ok {
 			return v, false
-		}
-		if i < len(path)-1 {
-			if v.Kind != ddbjson.KindM {
-				return v, false
-			}
-			m = v.Map
 		}
 	}
 	return v, true
@@ -245,7 +251,11 @@ func shape(k ddbjson.Kind) string {
 	return "a " + plainKind(k)
 }
 
-func plainString(v ddbjson.Value) string {
+func plainString(raw ddbjson.RawValue) string {
+	v, err := raw.Value()
+	if err != nil {
+		return raw.Kind.String()
+	}
 	b := ddbjson.AppendPlain(nil, v)
 	if len(b) > 80 {
 		b = append(b[:77], "..."...)

@@ -2,6 +2,7 @@ package event
 
 import (
 	"encoding/base64"
+	"fmt"
 	"time"
 
 	"github.com/tidemark-dev/tidemark/internal/change"
@@ -21,11 +22,14 @@ func isResync(t string) bool {
 
 // resyncChange maps a re-sync event: the entity is named in resync.entity.
 func (m *Mapper) resyncChange(env *Envelope, pos change.Position) (*change.Change, error) {
-	rv, ok := env.Raw["resync"]
+	rv, ok := member(env.Raw, "resync")
 	if !ok || rv.Kind != ddbjson.KindM {
 		return nil, errorf("%s without a resync object", env.EventType)
 	}
-	rs := rv.Map
+	rs, err := mapOf(rv)
+	if err != nil {
+		return nil, err
+	}
 	entity, id := rs["entity"].Str, rs["resyncId"].Str
 	if id == "" {
 		return nil, errorf("%s without resync.resyncId", env.EventType)
@@ -36,7 +40,6 @@ func (m *Mapper) resyncChange(env *Envelope, pos change.Position) (*change.Chang
 	}
 	c := &change.Change{Entity: entity, Origin: change.OriginResync, EventID: env.ID, EventType: env.EventType,
 		SourceSystem: env.SourceSystem, EventTime: env.DateTime, Pos: pos, Resync: &change.Resync{ID: id, ExpectedCount: -1}}
-	var err error
 	if env.EventType != TypeCurrentState {
 		if c.Resync.StartedAt, err = resyncTime(rs, "startedAt"); err != nil {
 			return nil, err
@@ -68,7 +71,7 @@ func (m *Mapper) resyncChange(env *Envelope, pos change.Position) (*change.Chang
 	if seq, ok := ddbjson.Int64(rs["sequence"].Str); ok && rs["sequence"].Kind == ddbjson.KindN {
 		c.Resync.Sequence = seq
 	}
-	if env.NewKind != ddbjson.KindM || len(env.NewData) == 0 {
+	if env.NewData.Kind != ddbjson.KindM || env.NewData.Len() == 0 {
 		return nil, errorf("CurrentStateEvent needs newData with the whole entity")
 	}
 	// The hash key comes from the envelope (entityId), the range key from
@@ -88,7 +91,10 @@ func (m *Mapper) resyncChange(env *Envelope, pos change.Position) (*change.Chang
 	if err := r.checkKeyInImage(env.NewData, c.Key); err != nil {
 		return nil, err
 	}
-	img := env.NewData
+	img, err := mapOf(env.NewData)
+	if err != nil {
+		return nil, err
+	}
 	img[r.hash.attr] = c.Key.Hash
 	if r.rangeK != nil {
 		img[r.rangeK.attr] = c.Key.Range
@@ -100,6 +106,15 @@ func (m *Mapper) resyncChange(env *Envelope, pos change.Position) (*change.Chang
 		c.Version = v.Str
 	}
 	return c, nil
+}
+
+// mapOf decodes an object of the envelope into a Map.
+func mapOf(v ddbjson.RawValue) (ddbjson.Map, error) {
+	d, err := v.Value()
+	if err != nil {
+		return nil, fmt.Errorf("decoding the event's data: %w", err) // not reached: Decode wrote it
+	}
+	return d.Map, nil
 }
 
 func resyncTime(rs ddbjson.Map, name string) (time.Time, error) {
