@@ -6,6 +6,7 @@ package event
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -113,6 +114,17 @@ func member(m ddbjson.RawValue, name string) (ddbjson.RawValue, bool) {
 	return v, ok && err == nil
 }
 
+// members are the members of an object, read once, in name order.
+type members []ddbjson.RawMember
+
+func (ms members) get(name string) (ddbjson.RawValue, bool) {
+	i, ok := slices.BinarySearchFunc(ms, name, func(m ddbjson.RawMember, name string) int { return strings.Compare(m.Key, name) })
+	if !ok {
+		return ddbjson.RawValue{}, false
+	}
+	return ms[i].Val, true
+}
+
 func decodeSNS(m ddbjson.RawValue, maxBytes int) (*Envelope, error) {
 	if t := str(m, "Type"); t != "Notification" {
 		return nil, errorf("SNS message of Type %q, want Notification", t)
@@ -138,9 +150,15 @@ func decodeSNS(m ddbjson.RawValue, maxBytes int) (*Envelope, error) {
 	return env, nil
 }
 
-func decodeEnvelope(m ddbjson.RawValue) (*Envelope, error) {
-	env := &Envelope{Raw: m}
-	var err error
+func decodeEnvelope(raw ddbjson.RawValue) (*Envelope, error) {
+	env := &Envelope{Raw: raw}
+	// The members are read once, then looked up among themselves.
+	var arr [16]ddbjson.RawMember
+	ms, err := raw.Members(arr[:0])
+	if err != nil {
+		return nil, fmt.Errorf("reading the transcoded message: %w", err) // not reached: TranscodeJSON wrote it
+	}
+	m := members(ms)
 	if env.ID, err = requiredString(m, "id"); err != nil {
 		return nil, err
 	}
@@ -165,7 +183,7 @@ func decodeEnvelope(m ddbjson.RawValue) (*Envelope, error) {
 		name string
 		dst  *string
 	}{{"sourceDomain", &env.SourceDomain}, {"sourceSystem", &env.SourceSystem}, {"version", &env.Version}, {"correlationId", &env.CorrelationID}} {
-		v, ok := member(m, f.name)
+		v, ok := m.get(f.name)
 		switch {
 		case !ok || v.Kind == ddbjson.KindNULL:
 		case v.Kind == ddbjson.KindS:
@@ -174,10 +192,10 @@ func decodeEnvelope(m ddbjson.RawValue) (*Envelope, error) {
 			return nil, errorf("%s is %s, want a string", f.name, shape(v.Kind))
 		}
 	}
-	if u, ok := member(m, "user"); ok && u.Kind == ddbjson.KindM {
+	if u, ok := m.get("user"); ok && u.Kind == ddbjson.KindM {
 		env.User = u
 	}
-	data, ok := member(m, "eventData")
+	data, ok := m.get("eventData")
 	switch {
 	case !ok || data.Kind == ddbjson.KindNULL:
 		return nil, errorf("eventData is missing")
@@ -189,8 +207,8 @@ func decodeEnvelope(m ddbjson.RawValue) (*Envelope, error) {
 	return env, nil
 }
 
-func requiredString(m ddbjson.RawValue, name string) (string, error) {
-	v, ok := member(m, name)
+func requiredString(m members, name string) (string, error) {
+	v, ok := m.get(name)
 	switch {
 	case !ok || v.Kind == ddbjson.KindNULL:
 		return "", errorf("%s is missing", name)

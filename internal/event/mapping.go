@@ -3,7 +3,6 @@ package event
 import (
 	"encoding/base64"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -76,7 +75,27 @@ func newKeyRule(k config.KeyAttr) keyRule {
 	return keyRule{attr: k.Name, kind: kind, path: strings.Split(from, "."), format: k.Format}
 }
 
-var guid = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+// isGUID reports whether s is a GUID as .NET writes it: 8-4-4-4-12 hex
+// digits, either case.
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
 
 // Change maps an envelope to a change. An *Error says why it cannot.
 func (m *Mapper) Change(env *Envelope, pos change.Position) (*change.Change, error) {
@@ -212,7 +231,7 @@ func (k keyRule) value(env *Envelope) (ddbjson.Value, error) {
 		if strings.TrimSpace(s) == "" {
 			return ddbjson.Value{}, errorf("key %s is empty", name)
 		}
-		if k.format == "uuid" && !guid.MatchString(s) {
+		if k.format == "uuid" && !isGUID(s) {
 			return ddbjson.Value{}, errorf("key %s %q is not a GUID", name, s)
 		}
 		return ddbjson.S(s), nil
