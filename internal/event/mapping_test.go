@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/tidemark-dev/tidemark/internal/change"
+	"github.com/tidemark-dev/tidemark/internal/change/changetest"
 	"github.com/tidemark-dev/tidemark/internal/config"
 	"github.com/tidemark-dev/tidemark/internal/ddbjson"
 )
@@ -77,10 +78,10 @@ func TestMapperChange(t *testing.T) {
 			op: change.OpUpsert, label: "create", imageKeys: 26, oldNil: true, system: "TenureAPI",
 			id: "3f6b2c1d-9e8a-4b7c-a5d4-e3f2a1b0c9d8",
 			check: func(t *testing.T, c *change.Change) {
-				if got := img(t, c)["charges"].Map["rent"]; got.Str != "112.54" {
+				if got := changetest.Image(t, c)["charges"].Map["rent"]; got.Str != "112.54" {
 					t.Errorf("charges.rent = %#v", got)
 				}
-				if got := img(t, c)["id"]; got.Kind != ddbjson.KindS || got.Str != tenureID {
+				if got := changetest.Image(t, c)["id"]; got.Kind != ddbjson.KindS || got.Str != tenureID {
 					t.Errorf("image id = %#v", got)
 				}
 			},
@@ -90,13 +91,13 @@ func TestMapperChange(t *testing.T) {
 			op: change.OpPatch, label: "update", imageKeys: 3, system: "ProcessesAPI",
 			id: "6a7b8c9d-0e1f-4a2b-9c3d-4e5f6a7b8c9d",
 			check: func(t *testing.T, c *change.Change) {
-				if _, ok := img(t, c)["id"]; ok {
+				if _, ok := changetest.Image(t, c)["id"]; ok {
 					t.Error("a patch image gained the key attribute")
 				}
-				if img(t, c)["endOfTenureDate"].Str != "2024-04-01T00:00:00" || !old(t, c)["endOfTenureDate"].IsNull() {
-					t.Errorf("endOfTenureDate new %#v old %#v", img(t, c)["endOfTenureDate"], old(t, c)["endOfTenureDate"])
+				if changetest.Image(t, c)["endOfTenureDate"].Str != "2024-04-01T00:00:00" || !changetest.Old(t, c)["endOfTenureDate"].IsNull() {
+					t.Errorf("endOfTenureDate new %#v old %#v", changetest.Image(t, c)["endOfTenureDate"], changetest.Old(t, c)["endOfTenureDate"])
 				}
-				if old(t, c)["charges"].Map["rent"].Str != "112.54" || img(t, c)["charges"].Map["rent"].Str != "115.00" {
+				if changetest.Old(t, c)["charges"].Map["rent"].Str != "112.54" || changetest.Image(t, c)["charges"].Map["rent"].Str != "115.00" {
 					t.Error("charges.rent old/new not kept exactly")
 				}
 			},
@@ -106,10 +107,10 @@ func TestMapperChange(t *testing.T) {
 			op: change.OpPatch, label: "update", imageKeys: 1, system: "TenureAPI",
 			id: "7b8c9d0e-1f2a-4b3c-8d4e-5f6a7b8c9d0e",
 			check: func(t *testing.T, c *change.Change) {
-				if got := memberIDs(img(t, c)["householdMembers"]); len(got) != 2 || got[0] != memberA || got[1] != memberB {
+				if got := memberIDs(changetest.Image(t, c)["householdMembers"]); len(got) != 2 || got[0] != memberA || got[1] != memberB {
 					t.Errorf("householdMembers = %q", got)
 				}
-				if got := memberIDs(old(t, c)["householdMembers"]); len(got) != 1 {
+				if got := memberIDs(changetest.Old(t, c)["householdMembers"]); len(got) != 1 {
 					t.Errorf("old householdMembers = %q", got)
 				}
 			},
@@ -119,7 +120,7 @@ func TestMapperChange(t *testing.T) {
 			op: change.OpPatch, label: "update", imageKeys: 1, system: "TenureAPI",
 			id: "8c9d0e1f-2a3b-4c4d-9e5f-6a7b8c9d0e1f",
 			check: func(t *testing.T, c *change.Change) {
-				if got := memberIDs(img(t, c)["householdMembers"]); len(got) != 1 || got[0] != memberA {
+				if got := memberIDs(changetest.Image(t, c)["householdMembers"]); len(got) != 1 || got[0] != memberA {
 					t.Errorf("householdMembers = %q", got)
 				}
 			},
@@ -136,8 +137,8 @@ func TestMapperChange(t *testing.T) {
 			op:  change.OpUpsert, label: "create", imageKeys: 8, oldNil: true, system: "ContactDetailsAPI",
 			id: "9d0e1f2a-3b4c-4d5e-8f6a-7b8c9d0e1f2a",
 			check: func(t *testing.T, c *change.Change) {
-				if img(t, c)["targetId"].Str != memberA || img(t, c)["id"].Str != "3c1e2d4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f" {
-					t.Errorf("image keys targetId %q id %q", img(t, c)["targetId"].Str, img(t, c)["id"].Str)
+				if changetest.Image(t, c)["targetId"].Str != memberA || changetest.Image(t, c)["id"].Str != "3c1e2d4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f" {
+					t.Errorf("image keys targetId %q id %q", changetest.Image(t, c)["targetId"].Str, changetest.Image(t, c)["id"].Str)
 				}
 				if got := c.Key.String(); got != memberA+"|3c1e2d4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f" {
 					t.Errorf("Key.String() = %q", got)
@@ -158,11 +159,11 @@ func TestMapperChange(t *testing.T) {
 			if string(c.Key.Bytes()) != string(tt.key.Bytes()) || c.Key.Validate() != nil {
 				t.Errorf("key %s, want %s", c.Key, tt.key)
 			}
-			if len(img(t, c)) != tt.imageKeys {
-				t.Errorf("image has %d attributes, want %d", len(img(t, c)), tt.imageKeys)
+			if len(changetest.Image(t, c)) != tt.imageKeys {
+				t.Errorf("image has %d attributes, want %d", len(changetest.Image(t, c)), tt.imageKeys)
 			}
 			if tt.oldNil != (c.Old == nil && c.OldBin == nil) {
-				t.Errorf("Old = %v, want nil: %v", old(t, c), tt.oldNil)
+				t.Errorf("Old = %v, want nil: %v", changetest.Old(t, c), tt.oldNil)
 			}
 			if c.Origin != change.OriginEvent || c.EventID != tt.id || c.EventType != env.EventType || c.SourceSystem != tt.system {
 				t.Errorf("origin %q event id %q type %q system %q", c.Origin, c.EventID, c.EventType, c.SourceSystem)
@@ -213,8 +214,8 @@ func TestMapperDelete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Op != change.OpDelete || c.Label() != "delete" || c.Image != nil || c.ImageBin != nil || !old(t, c)["isActive"].Bool {
-		t.Errorf("delete change: op %v image %v old %v", c.Op, img(t, c), old(t, c))
+	if c.Op != change.OpDelete || c.Label() != "delete" || c.Image != nil || c.ImageBin != nil || !changetest.Old(t, c)["isActive"].Bool {
+		t.Errorf("delete change: op %v image %v old %v", c.Op, changetest.Image(t, c), changetest.Old(t, c))
 	}
 	if c.Key.Range.Str != "3c1e2d4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f" {
 		t.Errorf("range key = %#v", c.Key.Range)
@@ -274,8 +275,8 @@ func TestMapperKeyFromPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Key.String() != "T1|N1" || img(t, c)["description"].Str != "Rent arrears letter sent" {
-		t.Errorf("key %s image %v", c.Key, img(t, c))
+	if c.Key.String() != "T1|N1" || changetest.Image(t, c)["description"].Str != "Rent arrears letter sent" {
+		t.Errorf("key %s image %v", c.Key, changetest.Image(t, c))
 	}
 	// The path goes through a value that is not an object.
 	bad := envelope(t, `{"id":"e","eventType":"NoteCreatedEvent","dateTime":"2024-03-20T10:00:00Z",
@@ -297,8 +298,8 @@ func TestMapperCreateSetsKeyInImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if img(t, c)["id"].Str != tenureID || img(t, c)["paymentReference"].Str != "1919401203" || len(img(t, c)) != 2 {
-		t.Errorf("image = %v", img(t, c))
+	if changetest.Image(t, c)["id"].Str != tenureID || changetest.Image(t, c)["paymentReference"].Str != "1919401203" || len(changetest.Image(t, c)) != 2 {
+		t.Errorf("image = %v", changetest.Image(t, c))
 	}
 }
 
@@ -352,24 +353,4 @@ func TestResyncRangeKey(t *testing.T) {
 	if _, err := m.Change(env, change.Position{}); err == nil || !strings.Contains(err.Error(), "not a number") {
 		t.Fatalf("a bad range key: %v", err)
 	}
-}
-
-// img returns a change's image as a Map.
-func img(t testing.TB, c *change.Change) ddbjson.Map {
-	t.Helper()
-	m, err := c.FullImage()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-// old returns a change's old values as a Map.
-func old(t testing.TB, c *change.Change) ddbjson.Map {
-	t.Helper()
-	m, err := c.OldData()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
 }

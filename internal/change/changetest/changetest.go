@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/tidemark-dev/tidemark/internal/change"
+	"github.com/tidemark-dev/tidemark/internal/ddbjson"
 )
 
 // PositionFunc returns the committed offset of a source id, as the state
@@ -406,4 +407,26 @@ func sameRecords(t testing.TB, got, want []string) {
 		}
 	}
 	t.Errorf("read %d records, want %d distinct ones", len(got), len(want))
+}
+
+// Image returns c's image as a Map (Image, or ImageBin decoded), failing t
+// when it does not decode.
+func Image(t testing.TB, c *change.Change) ddbjson.Map {
+	t.Helper()
+	m, err := c.FullImage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// Old returns c's old values as a Map (Old, or OldBin decoded), failing t
+// when they do not decode.
+func Old(t testing.TB, c *change.Change) ddbjson.Map {
+	t.Helper()
+	m, err := c.OldData()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

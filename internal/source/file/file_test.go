@@ -13,7 +13,6 @@ import (
 
 	"github.com/tidemark-dev/tidemark/internal/change"
 	"github.com/tidemark-dev/tidemark/internal/change/changetest"
-	"github.com/tidemark-dev/tidemark/internal/ddbjson"
 	"github.com/tidemark-dev/tidemark/internal/gen"
 	"github.com/tidemark-dev/tidemark/internal/source/file"
 )
@@ -166,8 +165,8 @@ func TestOffsets(t *testing.T) {
 					if r.Change.Pos != r.Next {
 						t.Errorf("record %d: change position %+v, Next %+v", i, r.Change.Pos, r.Next)
 					}
-					if imageOf(t, r.Change)["isTenanted"].Kind == 0 {
-						t.Errorf("record %d: image %v (the line ending reached the decoder?)", i, imageOf(t, r.Change))
+					if changetest.Image(t, r.Change)["isTenanted"].Kind == 0 {
+						t.Errorf("record %d: image %v (the line ending reached the decoder?)", i, changetest.Image(t, r.Change))
 					}
 				}
 				if r.Dead != nil && !strings.HasPrefix(tt.content[r.Dead.Pos.Offset:], string(r.Dead.Raw)+"\n") {
@@ -326,24 +325,4 @@ func TestTruncatedFile(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "truncated or replaced") {
 		t.Fatalf("err = %v, want a truncated-file error", err)
 	}
-}
-
-// imageOf returns a change's image as a Map.
-func imageOf(t testing.TB, c *change.Change) ddbjson.Map {
-	t.Helper()
-	m, err := c.FullImage()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-// oldOf returns a change's old values as a Map.
-func oldOf(t testing.TB, c *change.Change) ddbjson.Map {
-	t.Helper()
-	m, err := c.OldData()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tidemark-dev/tidemark/internal/change"
+	"github.com/tidemark-dev/tidemark/internal/change/changetest"
 	"github.com/tidemark-dev/tidemark/internal/ddbjson"
 	"github.com/tidemark-dev/tidemark/internal/source/file"
 )
@@ -85,7 +86,7 @@ func TestLongLines(t *testing.T) {
 				if r.Change == nil {
 					t.Fatalf("long line became %+v, want a change", r.Dead)
 				}
-				if got, want := len(imageOf(t, r.Change)["notes"].Str), len(tt.line)-len(padded(t, 1, 0)); got != want {
+				if got, want := len(changetest.Image(t, r.Change)["notes"].Str), len(tt.line)-len(padded(t, 1, 0)); got != want {
 					t.Errorf("notes of %d bytes, want %d", got, want)
 				}
 				return
@@ -243,10 +244,10 @@ func TestEvents(t *testing.T) {
 			if c.Pos != wantPos || recs[1].Next != wantPos {
 				t.Errorf("position %+v / %+v, want %+v", c.Pos, recs[1].Next, wantPos)
 			}
-			if got := plain(imageOf(t, c)); got != tt.image {
+			if got := plain(changetest.Image(t, c)); got != tt.image {
 				t.Errorf("image\n got %s\nwant %s", got, tt.image)
 			}
-			if got := plain(oldOf(t, c)); got != tt.old {
+			if got := plain(changetest.Old(t, c)); got != tt.old {
 				t.Errorf("old\n got %s\nwant %s", got, tt.old)
 			}
 		})
