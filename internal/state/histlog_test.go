@@ -227,3 +227,44 @@ func TestHistoryLogFailedCommit(t *testing.T) {
 		t.Fatalf("ScanHistory: %d rows, %v; want 5", n, err)
 	}
 }
+
+// TestHistoryLogBufferReuse: the buffer a transaction's history rows were
+// gathered in serves the next transaction (histLog.spare); rows of
+// transactions of falling sizes, with a discarded one among them, all read
+// back whole and in order.
+func TestHistoryLogBufferReuse(t *testing.T) {
+	s, _ := newStore(t)
+	keys := []string{"k0", "k1", "k2", "k3", "k4", "k5"}
+	commitSupersedes(t, s, "k0", 1) // seq 1 of k0, no history row yet
+	txn := s.Begin()
+	for _, k := range keys[1:] {
+		supersede(t, txn, k)
+	}
+	commit(t, txn)
+	for n := len(keys); n > 0; n-- {
+		txn := s.Begin()
+		for _, k := range keys[:n] {
+			supersede(t, txn, k)
+		}
+		if n == 3 {
+			txn.Discard() // took the spare buffer and never gives it back
+			continue
+		}
+		commit(t, txn)
+	}
+	// Rows (the current record is the last): one from the first commits,
+	// then one for each of the transactions of 6, 5, 4, 2 and 1 keys that
+	// held the key (the discarded one of 3 keys counts for none).
+	want := map[string]int{"k0": 6, "k1": 5, "k2": 4, "k3": 4, "k4": 3, "k5": 2}
+	for k, rows := range want {
+		seqs := keyHistorySeqs(t, s, k)
+		if len(seqs) != rows {
+			t.Fatalf("%s has history rows %v, want %d", k, seqs, rows)
+		}
+		for i, seq := range seqs {
+			if seq != uint64(i+1) {
+				t.Fatalf("%s has history rows %v, want 1 to %d", k, seqs, rows)
+			}
+		}
+	}
+}

@@ -130,7 +130,7 @@ func (t *Txn) AppendHistory(entity string, key []byte, prev, r *Record) error {
 		if t.hist == nil {
 			t.hist = map[string]*histPending{}
 		}
-		p = &histPending{log: l}
+		p = &histPending{log: l, buf: t.s.historyBuf(l)}
 		t.hist[entity] = p
 	}
 	off := l.next + int64(len(p.buf))
