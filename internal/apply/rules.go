@@ -286,8 +286,10 @@ func (m *Materializer) patch(txn *state.Txn, c *change.Change, key []byte, prev 
 	rec.Live = true
 	switch {
 	case prev.Image == nil && prev.ImageBin != nil:
-		// The stored image is patched in its binary form, without maps.
-		bin, changed, err := ddbjson.PatchBinaryRaw(nil, prev.ImageBin, binaryOf(c.Image, c.ImageBin))
+		// The stored image is patched in its binary form, without maps,
+		// into a buffer of the size it will most likely have.
+		set := binaryOf(c.Image, c.ImageBin)
+		bin, changed, err := ddbjson.PatchBinaryRaw(make([]byte, 0, len(prev.ImageBin)+len(set)), prev.ImageBin, set)
 		if err != nil || !changed {
 			return Unchanged, err
 		}
