@@ -396,12 +396,143 @@ func RawEqualRaw(a, b RawValue) (bool, error) {
 			return false, fmt.Errorf("comparing BOOL values: %w", errShort)
 		}
 		return (a.body[0] == 1) == (b.body[0] == 1), nil
+	case KindL:
+		return rawEqualLists(a, b)
+	case KindM:
+		if eq, ok, err := rawEqualMaps(a, b); ok || err != nil {
+			return eq, err
+		}
 	}
 	bv, err := b.Value()
 	if err != nil {
 		return false, fmt.Errorf("comparing %s value: %w", b.Kind, err)
 	}
 	return RawEqual(a, bv)
+}
+
+// rawEqualLists is RawEqualRaw for two L values, element by element in
+// place.
+func rawEqualLists(a, b RawValue) (bool, error) {
+	na, ra, err := rawCount(a.body)
+	if err != nil {
+		return false, fmt.Errorf("comparing stored L value: %w", err)
+	}
+	nb, rb, err := rawCount(b.body)
+	if err != nil {
+		return false, fmt.Errorf("comparing L value: %w", err)
+	}
+	if na != nb {
+		return false, nil
+	}
+	for range na {
+		var ea, eb RawValue
+		if ea, ra, err = rawValue(ra, 0); err != nil {
+			return false, fmt.Errorf("comparing stored L value: %w", err)
+		}
+		if eb, rb, err = rawValue(rb, 0); err != nil {
+			return false, fmt.Errorf("comparing L value: %w", err)
+		}
+		if eq, err := RawEqualRaw(ea, eb); !eq || err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// rawEqualMaps is RawEqualRaw for two M values whose members are in key
+// order, each name once (as AppendBinary and TranscodeJSON write them): their
+// members are walked side by side in place, a NULL value counting as a
+// missing member, as EqualMaps has it. ok is false for members out of
+// order, which the caller compares by decoding.
+func rawEqualMaps(a, b RawValue) (eq, ok bool, err error) {
+	var x, y memberIter
+	if err := x.start(a.body); err != nil {
+		return false, false, fmt.Errorf("comparing stored M value: %w", err)
+	}
+	if err := y.start(b.body); err != nil {
+		return false, false, fmt.Errorf("comparing M value: %w", err)
+	}
+	eq = true
+	for !x.done || !y.done {
+		c := 0
+		switch {
+		case x.done:
+			c = 1
+		case y.done:
+			c = -1
+		default:
+			c = bytes.Compare(x.k, y.k)
+		}
+		switch {
+		case c == 0 && eq:
+			if eq, err = RawEqualRaw(x.v, y.v); err != nil {
+				return false, false, err
+			}
+		case c < 0:
+			eq = eq && x.v.IsNull() // a member only a has
+		case c > 0:
+			eq = eq && y.v.IsNull()
+		}
+		// Both sides are read to their end: a member out of order
+		// anywhere sends the pair to the decoding comparison.
+		if c <= 0 {
+			if err := x.next(); err != nil {
+				return false, false, fmt.Errorf("comparing stored M value: %w", err)
+			}
+		}
+		if c >= 0 {
+			if err := y.next(); err != nil {
+				return false, false, fmt.Errorf("comparing M value: %w", err)
+			}
+		}
+		if !x.inOrder || !y.inOrder {
+			return false, false, nil
+		}
+	}
+	return eq, true, nil
+}
+
+// memberIter reads the members of an M value's body in place.
+type memberIter struct {
+	n       int    // members left to read
+	rest    []byte // the bytes after the current member
+	k       []byte // the current member's name
+	v       RawValue
+	done    bool // no current member: all were read
+	inOrder bool // every name read came after the one before it
+}
+
+func (it *memberIter) start(body []byte) error {
+	n, rest, err := rawCount(body)
+	if err != nil {
+		return err
+	}
+	*it = memberIter{n: n, rest: rest, inOrder: true}
+	return it.next()
+}
+
+func (it *memberIter) next() error {
+	if it.n == 0 {
+		it.done = true
+		return nil
+	}
+	it.n--
+	prev, first := it.k, it.k == nil
+	k, rest, err := rawBytes(it.rest)
+	if err != nil {
+		return err
+	}
+	if it.v, it.rest, err = rawValue(rest, 0); err != nil {
+		return err
+	}
+	if !first && !ascending(prev, k) {
+		it.inOrder = false
+	}
+	it.k = k[:len(k):len(k)]
+	if it.k == nil {
+		it.k = []byte{} // an empty name: first is judged by nil
+	}
+	return nil
 }
 
 // rawEqualDecoded is RawEqual by decoding r.

@@ -2,6 +2,7 @@ package ddbjson
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strings"
 	"testing"
 )
@@ -236,6 +237,53 @@ func BenchmarkTranscodeJSON(b *testing.B) {
 	for b.Loop() {
 		if buf, err = TranscodeJSON(buf[:0], data); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestRawEqualRawMembersOutOfOrder: M values whose members are out of key
+// order or repeat a name (not as this package writes them) compare as their
+// decoded values do, where the last of a name wins.
+func TestRawEqualRawMembersOutOfOrder(t *testing.T) {
+	str := func(s string) []byte { return binary.AppendUvarint([]byte{byte(KindS)}, uint64(len(s))) }
+	member := func(name, val string) []byte {
+		b := binary.AppendUvarint(nil, uint64(len(name)))
+		b = append(b, name...)
+		return append(append(b, str(val)...), val...)
+	}
+	m := func(members ...[]byte) RawValue {
+		b := binary.AppendUvarint([]byte{byte(KindM)}, uint64(len(members)))
+		for _, mb := range members {
+			b = append(b, mb...)
+		}
+		v, rest, err := ReadRaw(b)
+		if err != nil || len(rest) != 0 {
+			t.Fatalf("ReadRaw: %v, %d bytes left", err, len(rest))
+		}
+		return v
+	}
+	vs := []RawValue{
+		m(member("a", "1"), member("b", "2")),
+		m(member("b", "2"), member("a", "1")),                   // out of order
+		m(member("a", "0"), member("b", "2"), member("a", "1")), // a repeated: the last wins
+		m(member("a", "1"), member("b", "3")),
+		m(member("b", "3"), member("a", "1")),
+		m(member("a", "1")),
+		m(),
+	}
+	for _, a := range vs {
+		da, err := a.Value()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range vs {
+			db, err := b.Value()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := RawEqualRaw(a, b); err != nil || got != Equal(da, db) {
+				t.Errorf("RawEqualRaw(%#v, %#v) = %v, %v; Equal says %v", da, db, got, err, Equal(da, db))
+			}
 		}
 	}
 }
