@@ -548,34 +548,27 @@ func rawEqualDecoded(r RawValue, v Value) (bool, error) {
 // Members with repeated names or out of order (not as AppendBinary writes
 // them) are compared by decoding, where the last of a name wins.
 func rawEqualMap(r RawValue, m Map) (bool, error) {
-	n, rest, err := rawCount(r.body)
-	if err != nil {
+	var it memberIter
+	if err := it.start(r.body); err != nil {
 		return false, fmt.Errorf("comparing stored M value: %w", err)
 	}
 	eq, found := true, 0 // found: the non-NULL values of m whose name r has
-	var prev []byte
-	for i := range n {
-		var k []byte
-		if k, rest, err = rawBytes(rest); err != nil {
+	for !it.done {
+		if eq { // once unequal, the names are still read to check their order
+			mv, ok := m[unsafeString(it.k)]
+			var err error
+			if eq, err = RawEqual(it.v, mv); err != nil {
+				return false, err
+			}
+			if ok && !mv.IsNull() {
+				found++
+			}
+		}
+		if err := it.next(); err != nil {
 			return false, fmt.Errorf("comparing stored M value: %w", err)
 		}
-		if i > 0 && !ascending(prev, k) {
+		if !it.inOrder {
 			return rawEqualDecoded(r, M(m))
-		}
-		prev = k
-		var rv RawValue
-		if rv, rest, err = rawValue(rest, 0); err != nil {
-			return false, fmt.Errorf("comparing stored M value: %w", err)
-		}
-		if !eq {
-			continue // still checking the names are in order
-		}
-		mv, ok := m[unsafeString(k)]
-		if eq, err = RawEqual(rv, mv); err != nil {
-			return false, err
-		}
-		if ok && !mv.IsNull() {
-			found++
 		}
 	}
 	if !eq {
